@@ -1,0 +1,24 @@
+//! Git access for parallel-cc.
+//!
+//! Repository identity (the main worktree, reached from any checkout), branches, linked worktree
+//! create/remove/list, checkout status, snapshots of a checkout's full state, and the
+//! `.worktreeinclude` bootstrap. Everything goes through gix; the git command line is used only
+//! where gix cannot (worktree prune), through one runner in `cli.rs`.
+//!
+//! It must not decide policy (what to keep, what to remove: that is pcc-core's disposal rule),
+//! touch the database, or print. Paths are canonical and absolute before gix sees them. gix types
+//! do not leave the crate.
+
+mod cli;
+mod error;
+mod include;
+mod repo;
+mod snapshot;
+mod worktree;
+
+pub use cli::git_version;
+pub use error::{GitError, Result};
+pub use include::WORKTREE_INCLUDE_FILE;
+pub use repo::{CommitId, Repo, validate_branch_name};
+pub use snapshot::{RestoredFiles, SNAPSHOT_REF_PREFIX, SnapshotOutcome};
+pub use worktree::{ChangeKind, CheckoutStatus, FileChange, WorktreeEntry, checkout_status};

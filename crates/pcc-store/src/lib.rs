@@ -1,0 +1,22 @@
+//! Storage for parallel-cc: the SQLite database at `$PARALLEL_CC_DATA_DIR/coordinator.db`.
+//!
+//! This crate owns every SQL statement of the project: connection setup (WAL, busy timeout,
+//! foreign keys), the refinery migrations in `migrations/`, adoption of databases written by the
+//! TypeScript tool, and typed queries that map rows by hand.
+//!
+//! It must not decide anything: no liveness tests, no disposal rules, no git. Every
+//! read-modify-write goes through [`Store::write`], one `BEGIN IMMEDIATE` transaction. It never
+//! prints; rusqlite types do not leave the crate.
+
+mod db;
+mod error;
+mod legacy;
+mod model;
+mod queries;
+pub mod time;
+
+pub use db::{DEFAULT_BUSY_TIMEOUT, LATEST_MIGRATION, LegacyAdoption, MigrationReport, SchemaInfo, Store};
+pub use error::{Result, StoreError};
+pub use model::{NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
+pub use queries::{Queries, WriteTx};
+pub use time::Timestamp;

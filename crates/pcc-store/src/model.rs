@@ -1,0 +1,121 @@
+//! Row types. Plain data: the rules about them live in pcc-core.
+
+use crate::time::Timestamp;
+
+/// Where a session is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Row reserved, worktree being created; no agent has run yet.
+    Starting,
+    /// The agent may be running.
+    Live,
+    /// Ended, but its worktree holds work, so both stay.
+    Kept,
+    /// Ended and disposed of; the row stays as history.
+    Ended,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Starting => "starting",
+            SessionState::Live => "live",
+            SessionState::Kept => "kept",
+            SessionState::Ended => "ended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "starting" => SessionState::Starting,
+            "live" => SessionState::Live,
+            "kept" => SessionState::Kept,
+            "ended" => SessionState::Ended,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub pid: i64,
+    pub repo_path: String,
+    pub worktree_path: String,
+    pub worktree_name: Option<String>,
+    pub is_main_repo: bool,
+    pub created_at: Timestamp,
+    pub last_heartbeat: Timestamp,
+    pub execution_mode: String,
+    pub sandbox_id: Option<String>,
+    pub sandbox_status: Option<String>,
+    pub pid_start_time: Option<i64>,
+    pub agent_pid: Option<i64>,
+    pub agent_pid_start_time: Option<i64>,
+    pub branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub agent: Option<String>,
+    pub state: SessionState,
+    pub agent_state: Option<String>,
+    pub kept_reason: Option<String>,
+    pub ended_at: Option<Timestamp>,
+    pub last_activity_at: Option<Timestamp>,
+    pub last_tool: Option<String>,
+    pub registered_by: String,
+    pub worktree_owned: bool,
+    pub branch_owned: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub id: String,
+    pub pid: i64,
+    pub pid_start_time: Option<i64>,
+    pub repo_path: String,
+    pub worktree_path: String,
+    pub worktree_name: Option<String>,
+    pub is_main_repo: bool,
+    pub branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub agent: Option<String>,
+    pub state: SessionState,
+    pub registered_by: String,
+    pub worktree_owned: bool,
+    pub branch_owned: bool,
+    pub now: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnapshotRow {
+    pub name: String,
+    pub repo_path: String,
+    pub session_id: Option<String>,
+    pub worktree_path: String,
+    pub worktree_name: Option<String>,
+    pub branch: Option<String>,
+    pub head_commit: Option<String>,
+    pub commit_id: String,
+    pub ref_name: String,
+    pub file_count: i64,
+    pub size_bytes: i64,
+    pub reason: Option<String>,
+    pub created_at: Timestamp,
+    pub restored_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSnapshot {
+    pub name: String,
+    pub repo_path: String,
+    pub session_id: Option<String>,
+    pub worktree_path: String,
+    pub worktree_name: Option<String>,
+    pub branch: Option<String>,
+    pub head_commit: Option<String>,
+    pub commit_id: String,
+    pub ref_name: String,
+    pub file_count: i64,
+    pub size_bytes: i64,
+    pub reason: Option<String>,
+    pub now: Timestamp,
+}
