@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    pcc_cli::main_parallel_cc()
+}

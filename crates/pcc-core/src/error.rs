@@ -1,0 +1,127 @@
+use std::path::PathBuf;
+
+pub use pcc_git::GitError;
+pub use pcc_store::StoreError;
+
+/// Errors of the engine. Each frontend maps them to exit codes and JSON with [`CoreError::code`]
+/// and [`CoreError::exit_class`]; the messages name the thing that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("invalid pid {pid}: must be between 1 and 2147483647")]
+    InvalidPid { pid: i64 },
+    #[error("invalid worktree name {name:?}: {reason}")]
+    InvalidName { name: String, reason: String },
+    #[error("--worktree and --no-worktree cannot be used together")]
+    ConflictingModes,
+    #[error("no session with id {id}")]
+    UnknownSession { id: String },
+    #[error("no snapshot named {name:?}")]
+    UnknownSnapshot { name: String },
+    #[error("cannot restore {name:?}: {path} already exists")]
+    RestoreTargetExists { name: String, path: PathBuf },
+    #[error("worktree setup command failed in {path}: {detail}")]
+    Setup { path: PathBuf, detail: String },
+    #[error("invalid configuration in {origin}: key {key}: {reason}")]
+    Config { origin: String, key: String, reason: String },
+    #[error("cannot parse configuration file {path}: {reason}")]
+    ConfigParse { path: PathBuf, reason: String },
+    #[error("unknown configuration key {key:?}")]
+    UnknownConfigKey { key: String },
+    #[error("cannot determine the data directory: set PARALLEL_CC_DATA_DIR or HOME")]
+    NoDataDir,
+    #[error("{op} {path}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How a failure should end the process (PRODUCT.md §0: 1 operation failed, 2 usage or config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitClass {
+    Failed,
+    Usage,
+}
+
+impl CoreError {
+    /// Stable snake_case identifier for the JSON error document.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::Store(e) => match e {
+                StoreError::DataDir { .. } | StoreError::Unwritable { .. } => "data_dir_unwritable",
+                StoreError::Corrupt { .. } => "database_corrupt",
+                StoreError::Locked { .. } => "database_locked",
+                StoreError::TooNew { .. } => "database_too_new",
+                StoreError::Backup { .. } => "database_backup_failed",
+                StoreError::Migration { .. } => "database_migration_failed",
+                _ => "database_error",
+            },
+            CoreError::Git(e) => match e {
+                GitError::NoSuchPath { .. } => "no_such_path",
+                GitError::NotARepo { .. } => "not_a_git_repo",
+                GitError::Bare { .. } => "bare_repo",
+                GitError::UnknownRevision { .. } => "unknown_revision",
+                GitError::UnbornHead => "no_commits",
+                GitError::InvalidBranchName { .. } => "invalid_branch_name",
+                GitError::BranchExists { .. } => "branch_exists",
+                GitError::WorktreeExists { .. } => "worktree_exists",
+                GitError::NotAWorktree { .. } => "not_a_worktree",
+                GitError::WorktreeDirty { .. } => "worktree_dirty",
+                GitError::SnapshotExists { .. } => "snapshot_exists",
+                GitError::CliSpawn { .. } => "git_not_found",
+                _ => "git_error",
+            },
+            CoreError::InvalidPid { .. } => "invalid_pid",
+            CoreError::InvalidName { .. } => "invalid_name",
+            CoreError::ConflictingModes => "conflicting_options",
+            CoreError::UnknownSession { .. } => "unknown_session",
+            CoreError::UnknownSnapshot { .. } => "unknown_snapshot",
+            CoreError::RestoreTargetExists { .. } => "restore_target_exists",
+            CoreError::Setup { .. } => "worktree_setup_failed",
+            CoreError::Config { .. } => "invalid_config",
+            CoreError::ConfigParse { .. } => "invalid_config",
+            CoreError::UnknownConfigKey { .. } => "unknown_config_key",
+            CoreError::NoDataDir => "no_data_dir",
+            CoreError::Io { .. } => "io_error",
+        }
+    }
+
+    pub fn exit_class(&self) -> ExitClass {
+        match self {
+            CoreError::InvalidPid { .. }
+            | CoreError::InvalidName { .. }
+            | CoreError::ConflictingModes
+            | CoreError::Config { .. }
+            | CoreError::ConfigParse { .. }
+            | CoreError::UnknownConfigKey { .. }
+            | CoreError::NoDataDir => ExitClass::Usage,
+            CoreError::Git(GitError::InvalidBranchName { .. }) => ExitClass::Usage,
+            _ => ExitClass::Failed,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CoreError::Store(e) => e.hint(),
+            CoreError::Git(e) => e.hint(),
+            CoreError::UnknownSnapshot { .. } => Some("list snapshots with `parallel-cc snapshot list`".into()),
+            CoreError::UnknownConfigKey { .. } => Some("list known keys with `parallel-cc config list`".into()),
+            CoreError::ConfigParse { path, .. } => Some(format!("fix or remove {}", path.display())),
+            CoreError::RestoreTargetExists { .. } => Some("move the directory aside, or pass --path".into()),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CoreError {
+    let path = path.into();
+    move |source| CoreError::Io { op, path, source }
+}
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

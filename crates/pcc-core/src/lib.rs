@@ -1,0 +1,40 @@
+//! The parallel-cc engine: what other tools embed.
+//!
+//! [`Coordinator`] composes the building blocks (pcc-store for SQLite, pcc-git for repositories and
+//! worktrees) into the use cases: `register`, `release`, `heartbeat`, `status`, `cleanup`,
+//! snapshots and `restore`, `doctor`, configuration. Pure rules (naming, liveness, the disposal
+//! decision) live in [`rules`] without I/O; time comes from a replaceable [`clock::Clock`].
+//!
+//! It must not print or read the terminal: frontends (pcc-cli, pcc-mcp) render the returned views.
+//! Slow work (git checkout, snapshots) never runs inside a database transaction.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cleanup;
+pub mod clock;
+pub mod config;
+mod coordinator;
+mod doctor;
+pub mod env;
+mod error;
+pub mod process;
+pub mod rules;
+mod session;
+pub mod views;
+
+pub use cleanup::CleanupOptions;
+pub use coordinator::{Coordinator, default_data_dir};
+pub use error::{CoreError, ExitClass, GitError, Result, StoreError};
+pub use pcc_store::Timestamp;
+pub use session::{Isolation, RegisterRequest, RegisteredBy};
+
+/// The main worktree of the repository containing `path`, if any.
+pub fn repo_root(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    pcc_git::Repo::discover(path).ok().map(|r| r.main_path().to_path_buf())
+}
+
+/// Where `path` lies inside its checkout (`""` at the root), if it is inside one.
+pub fn relative_in_checkout(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let repo = pcc_git::Repo::discover(path).ok()?;
+    let canonical = std::fs::canonicalize(path).ok()?;
+    canonical.strip_prefix(repo.checkout()).ok().map(std::path::Path::to_path_buf)
+}
