@@ -69,8 +69,38 @@ pub(crate) fn adopt(conn: &Connection, path: &Path) -> Result<Option<LegacyAdopt
             .map_err(q("add legacy column"))?;
         columns_added.push((*name).to_string());
     }
+    // Not fatal: a database that cannot take the wider CHECK is still fully usable for sessions.
+    if let Err(e) = widen_status_check(conn) {
+        tracing::warn!(error = %e, "could not allow CANCELLED in sessions.status of a legacy database");
+    }
     tracing::info!(?from_version, backup = %backup.display(), ?columns_added, "adopted a database of the TypeScript tool");
     Ok(Some(LegacyAdoption { from_version, backup, columns_added }))
+}
+
+/// The 1.0.0 and 1.1.0 tables were created with a `status` CHECK that predates `CANCELLED`, which
+/// a sandbox run can end with. A CHECK cannot be altered, and a rebuild would cascade-delete
+/// claims, so the stored definition is rewritten in place: the procedure SQLite documents for
+/// constraint changes that leave every stored row valid (a longer IN list cannot invalidate one).
+fn widen_status_check(conn: &Connection) -> rusqlite::Result<()> {
+    const OLD: &str = "'COMPLETED', 'FAILED', 'TIMEOUT')";
+    const NEW: &str = "'COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED')";
+    let sql: String =
+        conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sessions'", [], |r| r.get(0))?;
+    if sql.contains("'CANCELLED'") || !sql.contains(OLD) {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    let version: i64 = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    conn.pragma_update(None, "writable_schema", "ON")?;
+    let updated = conn.execute(
+        "UPDATE sqlite_master SET sql = ?1 WHERE type = 'table' AND name = 'sessions'",
+        [sql.replacen(OLD, NEW, 1)],
+    );
+    // Bumping the schema version makes every connection re-read the definition.
+    let bumped = updated.and_then(|_| conn.pragma_update(None, "schema_version", version + 1));
+    conn.pragma_update(None, "writable_schema", "OFF")?;
+    bumped?;
+    tx.commit()
 }
 
 fn backup_path(db: &Path, version: Option<&str>) -> PathBuf {
