@@ -132,14 +132,9 @@ pub fn main_parallel_cc() -> ExitCode {
             }
             if wants_json {
                 let ui = Ui { json: true, quiet: false };
-                let first = e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ")
-                    .to_string();
-                ui.json(&serde_json::json!({"success": false, "error": first, "code": "usage"}));
+                ui.json(
+                    &serde_json::json!({"success": false, "error": usage_message(&e.to_string()), "code": "usage"}),
+                );
             } else {
                 let _ = e.print();
             }
@@ -152,6 +147,16 @@ pub fn main_parallel_cc() -> ExitCode {
         Ok(Outcome::Done(code)) => ExitCode::from(code),
         Err(e) => report(&ctx.ui, &e),
     }
+}
+
+/// The first paragraph of a clap error on one line: `the following required arguments were not
+/// provided: --repo <PATH> --pid <N>` (clap puts the missing arguments on the following lines).
+fn usage_message(rendered: &str) -> String {
+    let parts: Vec<&str> =
+        rendered.lines().map(str::trim).take_while(|l| !l.is_empty() && !l.starts_with("Usage:")).collect();
+    let text = parts.join(" ");
+    let text = text.trim_start_matches("error: ").trim();
+    if text.is_empty() { "invalid arguments".to_string() } else { text.to_string() }
 }
 
 /// Print an error the way the user asked (human on stderr, or the JSON document on stdout).

@@ -33,7 +33,7 @@ fn register_all_at_once(env: &Env, repo: &Path, sleepers: &[Sleeper]) -> Vec<Out
 }
 
 #[test]
-#[ignore = "bug: concurrent registers fail (git_error from gix worktree add; database_locked from concurrent PRAGMA journal_mode=WAL on a fresh db)"]
+
 fn sixteen_simultaneous_registers_give_one_main_checkout_and_fifteen_worktrees() {
     let env = Env::new();
     let repo = env.repo("repo");
@@ -140,7 +140,7 @@ fn simultaneous_registers_never_share_the_main_checkout_nor_leave_debris() {
 /// The first open of a fresh data dir (create the database, switch it to WAL, migrate) by 16
 /// processes at once: every one succeeds. `--no-worktree` keeps git out of the picture.
 #[test]
-#[ignore = "bug: concurrent first opens of a fresh data dir fail with database_locked (PRAGMA journal_mode=WAL gets SQLITE_BUSY without the busy handler)"]
+
 fn sixteen_simultaneous_first_opens_of_a_fresh_data_dir_all_succeed() {
     for _round in 0..5 {
         let env = Env::new();
@@ -173,7 +173,7 @@ fn sixteen_simultaneous_first_opens_of_a_fresh_data_dir_all_succeed() {
 /// Worktree creation by 16 processes at once, on a database that already exists: every one
 /// succeeds.
 #[test]
-#[ignore = "bug: simultaneous worktree creation fails with git_error \"Refusing to read an empty path from .git/worktrees/<other>/gitdir\" (gix add_worktree reads half-written registrations)"]
+
 fn sixteen_simultaneous_worktree_creations_all_succeed() {
     for _round in 0..3 {
         let env = Env::new();

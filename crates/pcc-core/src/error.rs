@@ -70,6 +70,7 @@ impl CoreError {
                 GitError::UnbornHead => "no_commits",
                 GitError::InvalidBranchName { .. } => "invalid_branch_name",
                 GitError::BranchExists { .. } => "branch_exists",
+                GitError::BranchCheckedOut { .. } => "branch_checked_out",
                 GitError::WorktreeExists { .. } => "worktree_exists",
                 GitError::NotAWorktree { .. } => "not_a_worktree",
                 GitError::WorktreeDirty { .. } => "worktree_dirty",

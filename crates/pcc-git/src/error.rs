@@ -24,6 +24,8 @@ pub enum GitError {
     InvalidBranchName { name: String, reason: String },
     #[error("branch {name:?} already exists")]
     BranchExists { name: String },
+    #[error("branch {name:?} is already checked out in {path}")]
+    BranchCheckedOut { name: String, path: PathBuf },
     #[error("worktree path already exists: {path}")]
     WorktreeExists { path: PathBuf },
     #[error("{path} is not a linked worktree of this repository")]
@@ -64,6 +66,9 @@ impl GitError {
             GitError::UnknownRevision { .. } => Some("check the name with `git rev-parse --verify <rev>`".into()),
             GitError::UnbornHead => Some("make a first commit, then try again".into()),
             GitError::InvalidBranchName { .. } => Some("branch names follow `git check-ref-format --branch`".into()),
+            GitError::BranchCheckedOut { .. } => {
+                Some("a branch can be checked out in one checkout only; choose another --branch".into())
+            }
             GitError::BranchExists { .. } => Some("choose another --branch, or omit it to get a generated name".into()),
             GitError::CliSpawn { .. } => Some("install git (>= 2.30) and make sure it is on PATH".into()),
             _ => None,

@@ -75,11 +75,39 @@ impl Repo {
         let name: gix::refs::FullName = format!("refs/heads/{branch}")
             .try_into()
             .map_err(|_| GitError::InvalidBranchName { name: branch.to_string(), reason: "not a valid ref".into() })?;
+        let _lock = self.worktree_lock()?;
+        if let Some(holder) = self.checked_out_at(branch)? {
+            return Err(GitError::BranchCheckedOut { name: branch.to_string(), path: holder });
+        }
         let interrupt = AtomicBool::new(false);
         self.gix()
             .add_worktree(path, gix::worktree::add::Head::Attached(name), gix::progress::Discard, &interrupt)
             .map_err(gix_err("worktree add"))?;
         Ok(())
+    }
+
+    /// The checkout (main or linked) where `branch` is checked out, if any.
+    pub fn checked_out_at(&self, branch: &str) -> Result<Option<PathBuf>> {
+        let main = Repo::open(self.main_path())?;
+        if main.head_branch()?.as_deref() == Some(branch) {
+            return Ok(Some(self.main_path().to_path_buf()));
+        }
+        Ok(self.worktrees()?.into_iter().find(|w| w.branch.as_deref() == Some(branch)).map(|w| w.path))
+    }
+
+    /// Worktree registrations are added and removed one process at a time: gix reads every
+    /// registration while adding one, and must never see another process's half-written entry.
+    /// The lock is a file in the common git dir, released when the guard drops.
+    fn worktree_lock(&self) -> Result<std::fs::File> {
+        let path = self.common_dir()?.join("parallel-cc-worktrees.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("cannot open lock file", &path))?;
+        file.lock().map_err(io_err("cannot lock", &path))?;
+        Ok(file)
     }
 
     /// Remove a linked worktree. Without `force`, refuses when the checkout holds modified, staged or
@@ -101,6 +129,7 @@ impl Repo {
             return Err(GitError::WorktreeDirty { path });
         }
         // Remove through the main repository, never from inside the worktree being removed.
+        let _lock = self.worktree_lock()?;
         let main = Repo::workdir_of(self.main_path())?;
         let mode =
             if force { gix::worktree::remove::Force::DiscardChanges } else { gix::worktree::remove::Force::Never };

@@ -81,13 +81,6 @@ impl Store {
     fn configure(&self, busy_timeout: Duration) -> Result<()> {
         let p = &self.path;
         self.conn.busy_timeout(busy_timeout).map_err(|e| StoreError::from_sqlite(p, "busy_timeout", e))?;
-        let mode: String = self
-            .conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(|e| StoreError::from_sqlite(p, "journal_mode", e))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(mode, "database is not in WAL mode");
-        }
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| StoreError::from_sqlite(p, "synchronous", e))?;
@@ -115,15 +108,23 @@ impl Store {
             .map_err(|e| StoreError::from_sqlite(p, "read schema history", e))
     }
 
+    fn journal_mode(&self) -> Result<String> {
+        self.conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .map_err(|e| StoreError::from_sqlite(&self.path, "journal_mode", e))
+    }
+
     fn migrate_if_needed(&mut self) -> Result<()> {
+        let wal = self.journal_mode()?.eq_ignore_ascii_case("wal");
         match self.current_migration()? {
-            Some(v) if v == LATEST_MIGRATION => return Ok(()),
+            Some(v) if v == LATEST_MIGRATION && wal => return Ok(()),
             Some(v) if v > LATEST_MIGRATION => return Err(StoreError::TooNew { found: v, known: LATEST_MIGRATION }),
             _ => {}
         }
         // Several processes may open a new or old database at the same moment (16 agents starting
-        // at once). Migrations are serialised by an exclusive lock on a file beside the database;
-        // the check is repeated under the lock.
+        // at once). Switching to WAL and migrating are serialised by an exclusive lock on a file
+        // beside the database (SQLite answers concurrent journal-mode switches with an immediate
+        // BUSY that the busy timeout does not cover); the checks are repeated under the lock.
         let lock_path = lock_path(&self.path);
         let lock = OpenOptions::new()
             .create(true)
@@ -138,6 +139,15 @@ impl Store {
     }
 
     fn migrate_locked(&mut self) -> Result<()> {
+        if !self.journal_mode()?.eq_ignore_ascii_case("wal") {
+            let mode: String = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+                .map_err(|e| StoreError::from_sqlite(&self.path, "journal_mode", e))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "database is not in WAL mode");
+            }
+        }
         let current = self.current_migration()?;
         if current == Some(LATEST_MIGRATION) {
             return Ok(());
