@@ -305,22 +305,9 @@ fn plan_disposal(repo: &Repo, s: &SessionRow, force: bool, keep_unmerged: bool) 
     if s.is_main_repo || !s.worktree_owned {
         return "end session (checkout left as it is)".into();
     }
-    let path = Path::new(&s.worktree_path);
-    if !path.exists() {
-        return "end session (worktree already gone)".into();
-    }
-    let dirty = match pcc_git::checkout_status(path) {
-        Ok(st) => st.dirty_count(),
-        Err(e) => return format!("keep (cannot read status: {e})"),
-    };
-    let unique = crate::session::unique_commits(repo, s, None).map(|(u, _)| u).unwrap_or(1);
-    let facts = crate::rules::CheckoutFacts {
-        not_ours: false,
-        exists: true,
-        never_started: s.state == SessionState::Starting,
-        dirty_files: dirty,
-        unique_commits: unique,
-        branch_owned: s.branch_owned,
+    let facts = match crate::session::gather_checkout(repo, s) {
+        Ok(g) => g.facts,
+        Err(reason) => return format!("keep ({reason})"),
     };
     match crate::rules::decide_disposal(&facts, keep_unmerged, force) {
         crate::rules::Disposal::Keep { reason } => format!("keep ({reason})"),

@@ -94,7 +94,6 @@ impl Coordinator {
             supervisor: process::probe(s.pid),
             recorded_start: s.pid_start_time,
             agent: s.agent_pid.map(|p| (process::probe(p), s.agent_pid_start_time)),
-            external: s.registered_by != "supervisor",
             last_heartbeat: s.last_heartbeat,
             now: self.now(),
             stale_minutes,

@@ -55,8 +55,6 @@ pub struct LivenessFacts {
     pub supervisor: ProcState,
     pub recorded_start: Option<i64>,
     pub agent: Option<(ProcState, Option<i64>)>,
-    /// Registered by another wrapper through `register --pid` (not our supervisor).
-    pub external: bool,
     pub last_heartbeat: Timestamp,
     pub now: Timestamp,
     pub stale_minutes: i64,
@@ -78,7 +76,6 @@ pub fn is_alive(f: &LivenessFacts) -> bool {
     let stale = f.now.secs() - f.last_heartbeat.secs() > f.stale_minutes.saturating_mul(60);
     let supervisor = proc_matches(f.supervisor, f.recorded_start).unwrap_or(!stale);
     let agent = f.agent.is_some_and(|(state, start)| proc_matches(state, start).unwrap_or(!stale));
-    let _ = f.external;
     supervisor || agent
 }
 
@@ -175,7 +172,6 @@ mod tests {
             supervisor: sup,
             recorded_start: rec,
             agent: None,
-            external: false,
             last_heartbeat: Timestamp(1000),
             now: Timestamp(1000),
             stale_minutes: 10,

@@ -419,30 +419,12 @@ impl Coordinator {
             }
         };
         let path = PathBuf::from(&s.worktree_path);
-        let exists = path.exists();
-        let (dirty, unique, tip) = if exists {
-            let status = match pcc_git::checkout_status(&path) {
-                Ok(st) => st,
-                Err(e) => {
-                    keep(self, &mut out, format!("cannot read its status: {e}"))?;
-                    return Ok(out);
-                }
-            };
-            let head = Repo::checkout_head(&path).ok().flatten();
-            let (unique, tip) = unique_commits(&repo, s, head).unwrap_or((usize::MAX, None));
-            (status.dirty_count(), unique, tip)
-        } else {
-            let tip = s.branch.as_deref().and_then(|b| repo.branch_tip(b).ok().flatten());
-            let (unique, _) = unique_commits(&repo, s, tip.clone()).unwrap_or((usize::MAX, None));
-            (0, unique, tip)
-        };
-        let facts = CheckoutFacts {
-            not_ours: false,
-            exists,
-            never_started: s.state == SessionState::Starting,
-            dirty_files: dirty,
-            unique_commits: if unique == usize::MAX { 1 } else { unique },
-            branch_owned: s.branch_owned,
+        let Gathered { facts, unique, tip } = match gather_checkout(&repo, s) {
+            Ok(g) => g,
+            Err(reason) => {
+                keep(self, &mut out, reason)?;
+                return Ok(out);
+            }
         };
         match rules::decide_disposal(&facts, cfg.keep_unmerged(), force) {
             Disposal::LeaveCheckout => {
@@ -453,7 +435,7 @@ impl Coordinator {
                     tracing::warn!(error = %e, "git worktree prune failed");
                 }
                 if s.branch_owned
-                    && unique == 0
+                    && unique == Some(0)
                     && let (Some(b), Some(t)) = (&s.branch, &tip)
                 {
                     out.branch_deleted = Some(repo.delete_branch(b, t).is_ok());
@@ -493,7 +475,7 @@ impl Coordinator {
                     }
                 } else if s.branch.is_some() {
                     out.branch_deleted = Some(false);
-                    if !force && unique > 0 && unique != usize::MAX {
+                    if let Some(unique) = unique.filter(|n| !force && *n > 0) {
                         out.reason = Some(format!(
                             "worktree removed; branch {} keeps {unique} unmerged commit(s)",
                             s.branch.as_deref().unwrap_or("")
@@ -590,6 +572,44 @@ impl Coordinator {
         }
         Ok(StatusView { repo_path: label, total_sessions: views.len(), sessions: views })
     }
+}
+
+/// What the disposal rule needs to know about a session's worktree.
+pub(crate) struct Gathered {
+    pub facts: CheckoutFacts,
+    /// Commits only this branch holds; `None` when they could not be counted.
+    pub unique: Option<usize>,
+    pub tip: Option<CommitId>,
+}
+
+/// Look at a worktree for the disposal rule (dispose and the cleanup dry run share this).
+/// `Err` is the reason to keep it: its status could not be read. Commits that cannot be counted
+/// count as unmerged, so the worktree is kept.
+pub(crate) fn gather_checkout(repo: &Repo, s: &SessionRow) -> std::result::Result<Gathered, String> {
+    let path = Path::new(&s.worktree_path);
+    let exists = path.exists();
+    let (dirty_files, head) = if exists {
+        let status = pcc_git::checkout_status(path).map_err(|e| format!("cannot read its status: {e}"))?;
+        (status.dirty_count(), Repo::checkout_head(path).ok().flatten())
+    } else {
+        (0, None)
+    };
+    let (unique, tip) = match unique_commits(repo, s, head) {
+        Ok((n, tip)) => (Some(n), tip),
+        Err(e) => {
+            tracing::warn!(session = %s.id, error = %e, "cannot count unmerged commits; treating them as unmerged");
+            (None, None)
+        }
+    };
+    let facts = CheckoutFacts {
+        not_ours: s.is_main_repo || !s.worktree_owned,
+        exists,
+        never_started: s.state == SessionState::Starting,
+        dirty_files,
+        unique_commits: unique.unwrap_or(1),
+        branch_owned: s.branch_owned,
+    };
+    Ok(Gathered { facts, unique, tip })
 }
 
 /// Commits on the session's branch not contained in its base or any other local branch.

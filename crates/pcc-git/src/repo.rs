@@ -228,8 +228,8 @@ impl Repo {
         Ok((self.count_unique(tip, std::slice::from_ref(base))?, self.count_unique(base, std::slice::from_ref(tip))?))
     }
 
-    /// Does any ref under `refs/` (other than the given exclusions) point to a commit that contains
-    /// `tip`? Used to decide whether the commits of a branch exist elsewhere.
+    /// Is `tip` contained in (an ancestor of, or equal to) a local branch other than
+    /// `except_branch`? Tags and remote-tracking refs are not considered.
     pub fn contained_in_other_branch(&self, tip: &CommitId, except_branch: &str) -> Result<bool> {
         for (name, id) in self.local_branches()? {
             if name == except_branch {

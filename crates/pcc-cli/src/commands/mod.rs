@@ -12,3 +12,35 @@ pub mod restore;
 pub mod run;
 pub mod snapshot;
 pub mod status;
+
+/// Where a new session works: the flags `run` and `register` share.
+#[derive(Debug, Default, clap::Args)]
+pub struct WorktreeArgs {
+    /// Start point of a new worktree
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Branch for a new worktree (default: the worktree name)
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Always work in a new worktree, even as the first session
+    #[arg(long, conflicts_with = "no_worktree")]
+    pub worktree: bool,
+    /// Share the checkout instead of creating a worktree (still registered)
+    #[arg(long)]
+    pub no_worktree: bool,
+    /// Name of the new worktree (default: parallel-<time>-<random>; config worktree.prefix)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+impl WorktreeArgs {
+    pub fn isolation(&self) -> pcc_core::Isolation {
+        if self.worktree {
+            pcc_core::Isolation::Always
+        } else if self.no_worktree {
+            pcc_core::Isolation::Never
+        } else {
+            pcc_core::Isolation::Auto
+        }
+    }
+}

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use pcc_core::{Isolation, RegisterRequest, RegisteredBy};
+use pcc_core::{RegisterRequest, RegisteredBy};
 
 use crate::error::CliError;
 use crate::ui::{GREEN, YELLOW, paint};
@@ -16,21 +16,8 @@ pub struct Args {
     /// Process that owns the session (the session lives while it runs)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub pid: i64,
-    /// Start point of a new worktree
-    #[arg(long, value_name = "REF")]
-    pub base: Option<String>,
-    /// Branch for a new worktree (default: the worktree name)
-    #[arg(long, value_name = "NAME")]
-    pub branch: Option<String>,
-    /// Always create a new worktree
-    #[arg(long, conflicts_with = "no_worktree")]
-    pub worktree: bool,
-    /// Share the checkout instead of creating a worktree
-    #[arg(long)]
-    pub no_worktree: bool,
-    /// Name of the new worktree (default: parallel-<time>-<random>; config worktree.prefix)
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    #[command(flatten)]
+    pub worktree: super::WorktreeArgs,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
@@ -39,16 +26,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
         repo: a.repo,
         pid: a.pid,
         pid_start: None,
-        isolation: if a.worktree {
-            Isolation::Always
-        } else if a.no_worktree {
-            Isolation::Never
-        } else {
-            Isolation::Auto
-        },
-        base: a.base,
-        branch: a.branch,
-        name: a.name,
+        isolation: a.worktree.isolation(),
+        base: a.worktree.base,
+        branch: a.worktree.branch,
+        name: a.worktree.name,
         agent: None,
         registered_by: RegisteredBy::Register,
     };

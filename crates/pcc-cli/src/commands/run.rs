@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pcc_core::views::ReleaseOutcome;
-use pcc_core::{Isolation, RegisterRequest, RegisteredBy};
+use pcc_core::{RegisterRequest, RegisteredBy};
 
 use crate::error::{CliError, EXIT_AGENT_NOT_FOUND, EXIT_FAILED};
 use crate::supervisor::{exit_code, run_agent};
@@ -19,21 +19,8 @@ pub struct Args {
     /// Repository (default: the current directory)
     #[arg(long, value_name = "PATH")]
     pub repo: Option<PathBuf>,
-    /// Start point of a new worktree
-    #[arg(long, value_name = "REF")]
-    pub base: Option<String>,
-    /// Branch for a new worktree (default: the worktree name)
-    #[arg(long, value_name = "NAME")]
-    pub branch: Option<String>,
-    /// Always work in a new worktree, even as the first session
-    #[arg(long, conflicts_with = "no_worktree")]
-    pub worktree: bool,
-    /// Share the checkout instead of creating a worktree (still registered)
-    #[arg(long)]
-    pub no_worktree: bool,
-    /// Name of the new worktree (default: parallel-<time>-<random>; config worktree.prefix)
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
+    #[command(flatten)]
+    pub worktree: super::WorktreeArgs,
     /// The agent and its arguments (default: claude)
     #[arg(last = true, value_name = "AGENT [ARGS]")]
     pub agent: Vec<OsString>,
@@ -44,7 +31,7 @@ impl Args {
     pub fn for_agent(program: OsString, args: Vec<OsString>) -> Args {
         let mut agent = vec![program];
         agent.extend(args);
-        Args { repo: None, base: None, branch: None, worktree: false, no_worktree: false, name: None, agent }
+        Args { repo: None, worktree: super::WorktreeArgs::default(), agent }
     }
 }
 
@@ -105,16 +92,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
         repo: start_dir.clone(),
         pid: i64::from(std::process::id()),
         pid_start: None,
-        isolation: if a.worktree {
-            Isolation::Always
-        } else if a.no_worktree {
-            Isolation::Never
-        } else {
-            Isolation::Auto
-        },
-        base: a.base,
-        branch: a.branch,
-        name: a.name,
+        isolation: a.worktree.isolation(),
+        base: a.worktree.base,
+        branch: a.worktree.branch,
+        name: a.worktree.name,
         agent: agent_name,
         registered_by: RegisteredBy::Supervisor,
     };
@@ -180,16 +161,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
             }
             Ok(Outcome::Done(exit_code(st)))
         }
-        Err(e) => {
-            let not_found = e.kind() == std::io::ErrorKind::NotFound;
-            Err(CliError::Failed {
-                message: format!("cannot start the agent {}: {e}", program.to_string_lossy()),
-                hint: not_found
-                    .then(|| "install it, or name another agent: parallel-cc run -- <command> [args]".to_string()),
-                code: if not_found { "agent_not_found" } else { "agent_failed" },
-                exit: if not_found { EXIT_AGENT_NOT_FOUND } else { EXIT_FAILED },
-            })
-        }
+        Err(e) => Err(spawn_error(&program, &e)),
     }
 }
 
@@ -200,15 +172,18 @@ fn short(id: &str) -> &str {
 fn spawn_plain(program: &OsString, args: &[OsString], cwd: &Path) -> Result<Outcome, CliError> {
     match run_agent(program, args, cwd, &[], |_| {}) {
         Ok(st) => Ok(Outcome::Done(exit_code(st))),
-        Err(e) => {
-            let not_found = e.kind() == std::io::ErrorKind::NotFound;
-            Err(CliError::Failed {
-                message: format!("cannot start the agent {}: {e}", program.to_string_lossy()),
-                hint: None,
-                code: if not_found { "agent_not_found" } else { "agent_failed" },
-                exit: if not_found { EXIT_AGENT_NOT_FOUND } else { EXIT_FAILED },
-            })
-        }
+        Err(e) => Err(spawn_error(program, &e)),
+    }
+}
+
+/// The agent could not be started: exit 127 when it does not exist, as a shell reports it.
+fn spawn_error(program: &OsString, e: &std::io::Error) -> CliError {
+    let not_found = e.kind() == std::io::ErrorKind::NotFound;
+    CliError::Failed {
+        message: format!("cannot start the agent {}: {e}", program.to_string_lossy()),
+        hint: not_found.then(|| "install it, or name another agent: parallel-cc run -- <command> [args]".to_string()),
+        code: if not_found { "agent_not_found" } else { "agent_failed" },
+        exit: if not_found { EXIT_AGENT_NOT_FOUND } else { EXIT_FAILED },
     }
 }
 
