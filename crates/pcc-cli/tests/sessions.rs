@@ -330,3 +330,76 @@ fn human_register_and_status_output() {
     assert!(out.stdout.contains(&a.pid().to_string()));
     assert!(!out.stdout.contains('\x1b'), "NO_COLOR and a pipe: no escape codes\n{}", out.describe());
 }
+
+#[test]
+fn status_shows_worktree_details_and_when_they_were_taken() {
+    let env = Env::new();
+    let repo = env.repo("repo");
+    let main = Sleeper::new();
+    env.register(&repo.path, main.pid(), &[]);
+    let sleepers: Vec<Sleeper> = (0..3).map(|_| Sleeper::new()).collect();
+    let worktrees: Vec<(String, std::path::PathBuf)> = sleepers
+        .iter()
+        .map(|s| {
+            let r = env.register(&repo.path, s.pid(), &[]);
+            (r["sessionId"].as_str().unwrap().to_string(), r["worktreePath"].as_str().unwrap().into())
+        })
+        .collect();
+    let (id, wt) = &worktrees[0];
+    std::fs::write(wt.join("new.txt"), "x").unwrap();
+    std::fs::write(wt.join("README.md"), "changed").unwrap();
+    let status_with = |args: &[&str], fresh: &str| {
+        env.pcc()
+            .env("PARALLEL_CC_STATUS_FRESH_WORKTREES", fresh)
+            .args(["status", "--json", "--repo"])
+            .arg(&repo.path)
+            .args(args)
+            .out()
+            .ok()
+            .json()
+    };
+    let dirty = |v: &Value, id: &str| Env::session(v, id).unwrap()["dirtyFiles"].clone();
+    let checked = |v: &Value, id: &str| Env::session(v, id).unwrap()["gitCheckedAt"].clone();
+
+    // --no-git before any look: no details at all.
+    let none = status_with(&["--no-git"], "0");
+    assert_eq!(dirty(&none, id), Value::Null, "{none:#}");
+
+    // A worktree never looked at is looked at, even when no fresh look is asked for.
+    let first = status_with(&[], "0");
+    let s = Env::session(&first, id).unwrap().clone();
+    assert_eq!(s["dirtyFiles"], 2, "{s:#}");
+    assert_eq!((s["ahead"].clone(), s["behind"].clone()), (json!(0), json!(0)), "{s:#}");
+    assert!(is_utc_timestamp(&s["gitCheckedAt"]), "{s:#}");
+    for (other, _) in &worktrees[1..] {
+        assert_eq!(dirty(&first, other), 0, "{first:#}");
+    }
+    let m = first["sessions"].as_array().unwrap().iter().find(|s| s["isMainRepo"] == true).unwrap();
+    assert_eq!(m["gitCheckedAt"], Value::Null, "the main checkout is not looked at: {m:#}");
+
+    // --no-git does not look: it shows the recorded details, with their time.
+    std::fs::write(wt.join("third.txt"), "x").unwrap();
+    let cached = status_with(&["--no-git"], "0");
+    assert_eq!(dirty(&cached, id), 2, "recorded, not fresh: {cached:#}");
+    assert_eq!(checked(&cached, id), s["gitCheckedAt"]);
+
+    // With room for every worktree, all are fresh, and what was seen is recorded.
+    let fresh = status_with(&[], "3");
+    assert_eq!(dirty(&fresh, id), 3, "{fresh:#}");
+    let again = status_with(&["--no-git"], "0");
+    assert_eq!(dirty(&again, id), 3, "the fresh look was recorded: {again:#}");
+
+    // With room for one, each call refreshes the worktree looked at least recently: after as many
+    // calls as there are worktrees, every change has been seen.
+    for (_, wt) in &worktrees {
+        std::fs::write(wt.join("later.txt"), "x").unwrap();
+    }
+    for _ in 0..worktrees.len() {
+        status_with(&[], "1");
+    }
+    let after = status_with(&["--no-git"], "0");
+    assert_eq!(dirty(&after, id), 4, "{after:#}");
+    for (other, _) in &worktrees[1..] {
+        assert_eq!(dirty(&after, other), 1, "{after:#}");
+    }
+}

@@ -297,6 +297,7 @@ fn orphan_row(repo_key: &str, path: &Path, name: &str, branch: Option<String>) -
         worktree_owned: true,
         // No record of who made the branch: never delete it.
         branch_owned: false,
+        git: None,
     }
 }
 

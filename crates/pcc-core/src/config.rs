@@ -79,6 +79,13 @@ pub const KEYS: &[KeyDef] = &[
         help: "days to keep snapshots before cleanup deletes them",
     },
     KeyDef {
+        key: "status.fresh_worktrees",
+        ty: KeyType::Int { min: 0, max: 100_000 },
+        default: Some("2"),
+        help: "worktrees status always looks at afresh, the least recently looked at first (others show \
+               their last recorded details with its time; a worktree never looked at is always looked at)",
+    },
+    KeyDef {
         key: "hooks.enforce_claims",
         ty: KeyType::Bool,
         default: Some("true"),
@@ -390,6 +397,9 @@ impl Config {
 
     pub fn stale_minutes(&self) -> i64 {
         self.int("session.stale_minutes").unwrap_or(10)
+    }
+    pub fn fresh_worktrees(&self) -> usize {
+        self.int("status.fresh_worktrees").and_then(|v| usize::try_from(v).ok()).unwrap_or(2)
     }
     pub fn keep_unmerged(&self) -> bool {
         self.bool("cleanup.keep_unmerged_worktrees").unwrap_or(true)

@@ -16,6 +16,7 @@ mod coordinator;
 mod doctor;
 pub mod env;
 mod error;
+mod gitinfo;
 pub mod process;
 pub mod rules;
 mod session;

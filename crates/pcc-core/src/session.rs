@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use pcc_git::{CommitId, Repo};
-use pcc_store::{NewSession, NewSnapshot, SessionRow, SessionState, Timestamp};
+use pcc_store::{GitDetails, NewSession, NewSnapshot, SessionRow, SessionState, Timestamp};
 
 use crate::config::Config;
 use crate::coordinator::Coordinator;
@@ -541,7 +541,7 @@ impl Coordinator {
 
     /// Sessions for `status` (PRODUCT.md §2.4). `repo`: `None` for every repository. Read-only:
     /// never reaps, never writes git state.
-    pub fn status(&self, repo: Option<&Path>, sandbox_only: bool, git_details: bool) -> Result<StatusView> {
+    pub fn status(&mut self, repo: Option<&Path>, sandbox_only: bool, git_details: bool) -> Result<StatusView> {
         let (label, rows) = match repo {
             Some(p) => {
                 let r = Repo::discover(p)?;
@@ -567,8 +567,14 @@ impl Coordinator {
             let alive = s.state != SessionState::Kept && self.is_alive(s, stale);
             views.push(session_view(s, alive, now));
         }
-        if git_details {
-            fill_git_details(&rows, &mut views);
+        let fresh = git_details.then(|| self.config(None).map(|c| c.fresh_worktrees()).unwrap_or(2));
+        let fresh = fill_git_details(&rows, &mut views, fresh);
+        if !fresh.is_empty() {
+            // Best effort: a busy or read-only database only costs the next status a fresh look.
+            let saved = self.store.write(|tx| fresh.iter().try_for_each(|(id, d)| tx.set_git_details(id, d)));
+            if let Err(e) = saved {
+                tracing::debug!(error = %e, "cannot record worktree details");
+            }
         }
         Ok(StatusView { repo_path: label, total_sessions: views.len(), sessions: views })
     }
@@ -667,53 +673,52 @@ fn session_view(s: &SessionRow, alive: bool, now: Timestamp) -> SessionView {
         ahead: None,
         behind: None,
         dirty_files: None,
+        git_checked_at: None,
     }
 }
 
-/// Ahead/behind (against the main checkout's HEAD) and dirty-file counts of worktree sessions,
-/// computed in parallel. Read-only git access.
-fn fill_git_details(rows: &[SessionRow], views: &mut [SessionView]) {
-    let jobs: Vec<usize> =
+/// Ahead/behind (against the main checkout's HEAD) and dirty-file counts of worktree sessions:
+/// fresh for the `fresh` stalest worktrees and any never looked at (see [`crate::gitinfo`]), else
+/// as last recorded; `None`: never look. Returns the fresh ones, for the caller to record.
+fn fill_git_details(rows: &[SessionRow], views: &mut [SessionView], fresh: Option<usize>) -> Vec<(String, GitDetails)> {
+    let worktrees: Vec<usize> =
         (0..rows.len()).filter(|&i| !rows[i].is_main_repo && Path::new(&rows[i].worktree_path).is_dir()).collect();
-    if jobs.is_empty() {
-        return;
-    }
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(jobs.len()).max(1);
-    let chunks: Vec<Vec<usize>> =
-        (0..threads).map(|t| jobs.iter().copied().skip(t).step_by(threads).collect()).collect();
-    type Details = (usize, Option<usize>, Option<(usize, usize)>);
-    let results: Vec<Details> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
+    let mut looked = Vec::new();
+    if let Some(fresh) = fresh {
+        let mut order = worktrees.clone();
+        // Never looked at first, then the oldest looks.
+        order.sort_by_key(|&i| rows[i].git.as_ref().map(|g| g.checked_ms));
+        let chosen: Vec<usize> = order
             .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|i| {
-                            let s = &rows[i];
-                            let path = Path::new(&s.worktree_path);
-                            let dirty = pcc_git::checkout_status(path).ok().map(|st| st.dirty_count());
-                            let ab = (|| {
-                                let wt = Repo::open(path).ok()?;
-                                let head = wt.head_commit().ok()??;
-                                let main_head = Repo::checkout_head(Path::new(&s.repo_path)).ok()??;
-                                wt.ahead_behind(&head, &main_head).ok()
-                            })();
-                            (i, dirty, ab)
-                        })
-                        .collect::<Vec<_>>()
-                })
+            .enumerate()
+            .filter(|&(rank, i)| rank < fresh || rows[i].git.is_none())
+            .map(|(_, i)| i)
+            .collect();
+        // Each worktree is compared with the HEAD of its repository's main checkout: read once per repo.
+        let mut main_heads: std::collections::HashMap<&str, Option<CommitId>> = Default::default();
+        for &i in &chosen {
+            let repo = rows[i].repo_path.as_str();
+            main_heads.entry(repo).or_insert_with(|| Repo::checkout_head(Path::new(repo)).ok().flatten());
+        }
+        let looks: Vec<crate::gitinfo::Look> = chosen
+            .into_iter()
+            .map(|i| crate::gitinfo::Look {
+                session_id: rows[i].id.clone(),
+                worktree: PathBuf::from(&rows[i].worktree_path),
+                compare_to: main_heads.get(rows[i].repo_path.as_str()).cloned().flatten(),
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    for (i, dirty, ab) in results {
-        views[i].dirty_files = dirty;
-        if let Some((a, b)) = ab {
-            views[i].ahead = Some(a);
-            views[i].behind = Some(b);
-        }
+        looked = crate::gitinfo::look(&looks);
     }
+    let by_id: std::collections::HashMap<&str, &GitDetails> = looked.iter().map(|(id, d)| (id.as_str(), d)).collect();
+    for i in worktrees {
+        let Some(d) = by_id.get(rows[i].id.as_str()).copied().or(rows[i].git.as_ref()) else { continue };
+        views[i].dirty_files = d.dirty_files;
+        views[i].ahead = d.ahead;
+        views[i].behind = d.behind;
+        views[i].git_checked_at = Some(d.checked_at().to_string());
+    }
+    looked
 }
 
 /// Run the repository's `worktree.setup` command in a new worktree. The command comes from the

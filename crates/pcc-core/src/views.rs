@@ -95,6 +95,8 @@ pub struct SessionView {
     pub ahead: Option<usize>,
     pub behind: Option<usize>,
     pub dirty_files: Option<usize>,
+    /// When `dirtyFiles`, `ahead` and `behind` were taken (they may be from an earlier look).
+    pub git_checked_at: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

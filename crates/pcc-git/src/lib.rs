@@ -21,4 +21,6 @@ pub use error::{GitError, Result};
 pub use include::WORKTREE_INCLUDE_FILE;
 pub use repo::{CommitId, Repo, validate_branch_name};
 pub use snapshot::{RestoredFiles, SNAPSHOT_REF_PREFIX, SnapshotOutcome};
-pub use worktree::{ChangeKind, CheckoutStatus, FileChange, WorktreeEntry, checkout_status};
+pub use worktree::{
+    ChangeKind, CheckoutStatus, CheckoutSummary, FileChange, WorktreeEntry, checkout_status, checkout_summary,
+};

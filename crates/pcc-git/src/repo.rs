@@ -214,13 +214,7 @@ impl Repo {
     /// Commits reachable from `tip` and not from any of `hidden`.
     pub fn count_unique(&self, tip: &CommitId, hidden: &[CommitId]) -> Result<usize> {
         let hidden: Vec<gix::ObjectId> = hidden.iter().map(CommitId::oid).collect::<Result<_>>()?;
-        let walk = self.repo.rev_walk([tip.oid()?]).with_hidden(hidden).all().map_err(gix_err("walk commits"))?;
-        let mut n = 0;
-        for info in walk {
-            info.map_err(gix_err("walk commits"))?;
-            n += 1;
-        }
-        Ok(n)
+        count_unique_oids(&self.repo, tip, hidden)
     }
 
     /// (ahead, behind) of `tip` relative to `base`.
@@ -295,6 +289,21 @@ pub fn validate_branch_name(name: &str) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) => bad(&e.to_string()),
     }
+}
+
+/// Commits reachable from `tip` but not from `hidden`.
+pub(crate) fn count_unique(repo: &gix::Repository, tip: &CommitId, hidden: &CommitId) -> Result<usize> {
+    count_unique_oids(repo, tip, vec![hidden.oid()?])
+}
+
+fn count_unique_oids(repo: &gix::Repository, tip: &CommitId, hidden: Vec<gix::ObjectId>) -> Result<usize> {
+    let walk = repo.rev_walk([tip.oid()?]).with_hidden(hidden).all().map_err(gix_err("walk commits"))?;
+    let mut n = 0;
+    for info in walk {
+        info.map_err(gix_err("walk commits"))?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

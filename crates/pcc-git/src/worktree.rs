@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use gix::bstr::ByteSlice;
 
 use crate::error::{GitError, Result, gix_err, io_err};
-use crate::repo::{CommitId, Repo, canonical};
+use crate::repo::{CommitId, Repo, canonical, count_unique};
 
 /// One entry of `git worktree list`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,11 +183,42 @@ impl Repo {
 /// Changes in the checkout at `path`: staged, modified, untracked-not-ignored, conflicted.
 /// Read-only: the index is never written (the `GIT_OPTIONAL_LOCKS=0` behaviour of git).
 pub fn checkout_status(path: &Path) -> Result<CheckoutStatus> {
+    status_of(&Repo::workdir_of(path)?)
+}
+
+/// What `status` shows for one worktree: its dirty file count and (ahead, behind) relative to
+/// `compare_to`, from a single repository open. Read-only like [`checkout_status`].
+pub fn checkout_summary(path: &Path, compare_to: Option<&CommitId>) -> Result<CheckoutSummary> {
     let repo = Repo::workdir_of(path)?;
+    let dirty_files = status_of(&repo)?.dirty_count();
+    let ahead_behind = match (compare_to, repo.head_id().ok()) {
+        (Some(other), Some(head)) => {
+            let head = CommitId::from_oid(head.detach());
+            Some((count_unique(&repo, &head, other)?, count_unique(&repo, other, &head)?))
+        }
+        _ => None,
+    };
+    Ok(CheckoutSummary { dirty_files, ahead_behind })
+}
+
+/// See [`checkout_summary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckoutSummary {
+    pub dirty_files: usize,
+    /// `None` when either side has no commit.
+    pub ahead_behind: Option<(usize, usize)>,
+}
+
+fn status_of(repo: &gix::Repository) -> Result<CheckoutStatus> {
+    // Renames are irrelevant to a change count, and a thread pool per small checkout costs more
+    // than it saves: `status` runs one of these per worktree, already in parallel.
     let iter = repo
         .status(gix::progress::Discard)
         .map_err(gix_err("status"))?
         .untracked_files(gix::status::UntrackedFiles::Files)
+        .tree_index_track_renames(gix::status::tree_index::TrackRenames::Disabled)
+        .index_worktree_rewrites(None)
+        .index_worktree_options_mut(|o| o.thread_limit = Some(1))
         .into_iter(None)
         .map_err(gix_err("status"))?;
     let mut changes = Vec::new();

@@ -17,6 +17,6 @@ pub mod time;
 
 pub use db::{DEFAULT_BUSY_TIMEOUT, LATEST_MIGRATION, LegacyAdoption, MigrationReport, SchemaInfo, Store};
 pub use error::{Result, StoreError};
-pub use model::{NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
+pub use model::{GitDetails, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
 pub use queries::{Queries, WriteTx};
 pub use time::Timestamp;

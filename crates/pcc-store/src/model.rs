@@ -64,6 +64,24 @@ pub struct SessionRow {
     pub registered_by: String,
     pub worktree_owned: bool,
     pub branch_owned: bool,
+    /// Last known git details of the worktree; `None` until `status` first looked.
+    pub git: Option<GitDetails>,
+}
+
+/// Dirty-file count and ahead/behind of a worktree, as seen at `checked_ms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitDetails {
+    pub dirty_files: Option<usize>,
+    pub ahead: Option<usize>,
+    pub behind: Option<usize>,
+    /// Milliseconds since the epoch.
+    pub checked_ms: i64,
+}
+
+impl GitDetails {
+    pub fn checked_at(&self) -> Timestamp {
+        Timestamp(self.checked_ms.div_euclid(1000))
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Result, StoreError};
-use crate::model::{NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
+use crate::model::{GitDetails, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
 use crate::time::Timestamp;
 
 /// Read queries over a connection or an open transaction.
@@ -31,7 +31,8 @@ impl<'c> Deref for WriteTx<'c> {
 const SESSION_COLUMNS: &str = "id, pid, repo_path, worktree_path, worktree_name, is_main_repo, created_at, \
      last_heartbeat, COALESCE(execution_mode, 'local'), sandbox_id, status, pid_start_time, agent_pid, \
      agent_pid_start_time, branch, base_commit, agent, state, agent_state, kept_reason, ended_at, \
-     last_activity_at, last_tool, registered_by, worktree_owned, branch_owned";
+     last_activity_at, last_tool, registered_by, worktree_owned, branch_owned, git_dirty, git_ahead, git_behind, \
+     git_checked_ms";
 
 fn ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     Ok(row.get::<_, Option<String>>(idx)?.and_then(|s| Timestamp::parse(&s)))
@@ -67,7 +68,20 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
         registered_by: row.get(23)?,
         worktree_owned: row.get::<_, i64>(24)? != 0,
         branch_owned: row.get::<_, i64>(25)? != 0,
+        git: match row.get::<_, Option<i64>>(29)? {
+            Some(checked_ms) => Some(GitDetails {
+                dirty_files: row.get::<_, Option<i64>>(26)?.map(count),
+                ahead: row.get::<_, Option<i64>>(27)?.map(count),
+                behind: row.get::<_, Option<i64>>(28)?.map(count),
+                checked_ms,
+            }),
+            None => None,
+        },
     })
+}
+
+fn count(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
 }
 
 const SNAPSHOT_COLUMNS: &str = "name, repo_path, session_id, worktree_path, worktree_name, branch, head_commit, \
@@ -233,6 +247,17 @@ impl<'c> WriteTx<'c> {
             "record agent pid",
             "UPDATE sessions SET agent_pid = ?2, agent_pid_start_time = ?3 WHERE id = ?1",
             params![id, pid, start_time],
+        )?;
+        Ok(())
+    }
+
+    /// Remember what `status` last saw in a session's worktree.
+    pub fn set_git_details(&self, id: &str, d: &GitDetails) -> Result<()> {
+        let n = |v: Option<usize>| v.and_then(|v| i64::try_from(v).ok());
+        self.exec(
+            "record git details",
+            "UPDATE sessions SET git_dirty = ?2, git_ahead = ?3, git_behind = ?4, git_checked_ms = ?5 WHERE id = ?1",
+            params![id, n(d.dirty_files), n(d.ahead), n(d.behind), d.checked_ms],
         )?;
         Ok(())
     }

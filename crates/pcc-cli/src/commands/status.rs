@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use pcc_core::Timestamp;
 use pcc_core::views::{SessionView, StatusView};
 
 use crate::error::CliError;
@@ -25,7 +26,7 @@ pub struct Args {
     /// Seconds between redraws with --watch
     #[arg(long, default_value_t = 2, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub interval: u64,
-    /// Skip the per-worktree git details (ahead/behind, dirty files): faster with many sessions
+    /// Do not look at worktrees now: show their last recorded details (ahead/behind, dirty files)
     #[arg(long)]
     pub no_git: bool,
 }
@@ -42,7 +43,7 @@ fn scope(a: &Args) -> Option<PathBuf> {
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
-    let coord = open_coordinator()?;
+    let mut coord = open_coordinator()?;
     let repo = scope(&a);
     if a.watch {
         let mut err_streak = 0;
@@ -102,16 +103,22 @@ pub fn render(view: &StatusView) -> String {
         out.push_str(&format!("  ({})", view.repo_path));
     }
     out.push('\n');
+    let now = Timestamp::now();
     let rows: Vec<Vec<String>> = view
         .sessions
         .iter()
         .map(|s| {
             let alive = if s.is_alive { paint(GREEN, "●") } else { paint(RED, "○") };
-            let git = match (s.ahead, s.behind, s.dirty_files) {
+            let mut git = match (s.ahead, s.behind, s.dirty_files) {
                 (Some(a), Some(b), Some(d)) => format!("+{a} -{b} ~{d}"),
                 (_, _, Some(d)) => format!("~{d}"),
                 _ => String::new(),
             };
+            // Details from an earlier look say how old they are.
+            let age = s.git_checked_at.as_deref().and_then(Timestamp::parse).map(|t| now.secs() - t.secs());
+            if let Some(age) = age.filter(|&a| a >= 5 && !git.is_empty()) {
+                git.push_str(&paint(DIM, &format!(" ({} ago)", short_age(age))));
+            }
             let activity = s
                 .last_activity
                 .as_ref()
@@ -131,4 +138,13 @@ pub fn render(view: &StatusView) -> String {
         .collect();
     out.push_str(&table(&["PID", "CHECKOUT", "BRANCH", "STATE", "AGE", "GIT", "LAST TOOL", "PATH"], &rows));
     out
+}
+
+fn short_age(secs: i64) -> String {
+    match secs {
+        ..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
 }
