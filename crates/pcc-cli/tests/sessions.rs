@@ -383,9 +383,16 @@ fn status_shows_worktree_details_and_when_they_were_taken() {
     assert_eq!(dirty(&cached, id), 2, "recorded, not fresh: {cached:#}");
     assert_eq!(checked(&cached, id), s["gitCheckedAt"]);
 
-    // With room for every worktree, all are fresh, and what was seen is recorded.
+    // With room for every worktree, all are fresh, and what was seen is recorded. Ahead/behind
+    // count against the main checkout's HEAD.
+    let (id1, wt1) = &worktrees[1];
+    env.git(wt1, &["commit", "-q", "--allow-empty", "-m", "ahead"]);
+    env.git(&repo.path, &["commit", "-q", "--allow-empty", "-m", "main moved"]);
     let fresh = status_with(&[], "3");
     assert_eq!(dirty(&fresh, id), 3, "{fresh:#}");
+    let s1 = Env::session(&fresh, id1).unwrap();
+    assert_eq!((s1["ahead"].clone(), s1["behind"].clone()), (json!(1), json!(1)), "{s1:#}");
+    assert_eq!(Env::session(&fresh, id).unwrap()["behind"], 1, "{fresh:#}");
     let again = status_with(&["--no-git"], "0");
     assert_eq!(dirty(&again, id), 3, "the fresh look was recorded: {again:#}");
 

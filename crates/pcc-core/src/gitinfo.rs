@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use pcc_git::{CheckoutSummary, CommitId};
+use pcc_git::CheckoutSummary;
 use pcc_store::GitDetails;
 
 use crate::clock::{Clock, SystemClock};
@@ -18,8 +18,6 @@ use crate::clock::{Clock, SystemClock};
 pub(crate) struct Look {
     pub session_id: String,
     pub worktree: PathBuf,
-    /// Ahead/behind are counted against this commit (the main checkout's HEAD).
-    pub compare_to: Option<CommitId>,
 }
 
 /// Look at every worktree of `looks`, in parallel.
@@ -47,7 +45,7 @@ pub(crate) fn look(looks: &[Look]) -> Vec<(String, GitDetails)> {
 
 fn look_at(l: &Look) -> GitDetails {
     let checked_ms = SystemClock.now_millis();
-    match pcc_git::checkout_summary(&l.worktree, l.compare_to.as_ref()) {
+    match pcc_git::checkout_summary(&l.worktree) {
         Ok(CheckoutSummary { dirty_files, ahead_behind }) => GitDetails {
             dirty_files: Some(dirty_files),
             ahead: ahead_behind.map(|(a, _)| a),

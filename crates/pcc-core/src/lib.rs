@@ -17,6 +17,7 @@ mod doctor;
 pub mod env;
 mod error;
 mod gitinfo;
+pub mod hook_input;
 pub mod process;
 pub mod rules;
 mod session;

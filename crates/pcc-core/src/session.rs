@@ -694,18 +694,11 @@ fn fill_git_details(rows: &[SessionRow], views: &mut [SessionView], fresh: Optio
             .filter(|&(rank, i)| rank < fresh || rows[i].git.is_none())
             .map(|(_, i)| i)
             .collect();
-        // Each worktree is compared with the HEAD of its repository's main checkout: read once per repo.
-        let mut main_heads: std::collections::HashMap<&str, Option<CommitId>> = Default::default();
-        for &i in &chosen {
-            let repo = rows[i].repo_path.as_str();
-            main_heads.entry(repo).or_insert_with(|| Repo::checkout_head(Path::new(repo)).ok().flatten());
-        }
         let looks: Vec<crate::gitinfo::Look> = chosen
             .into_iter()
             .map(|i| crate::gitinfo::Look {
                 session_id: rows[i].id.clone(),
                 worktree: PathBuf::from(&rows[i].worktree_path),
-                compare_to: main_heads.get(rows[i].repo_path.as_str()).cloned().flatten(),
             })
             .collect();
         looked = crate::gitinfo::look(&looks);

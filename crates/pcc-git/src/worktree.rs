@@ -186,19 +186,32 @@ pub fn checkout_status(path: &Path) -> Result<CheckoutStatus> {
     status_of(&Repo::workdir_of(path)?)
 }
 
-/// What `status` shows for one worktree: its dirty file count and (ahead, behind) relative to
-/// `compare_to`, from a single repository open. Read-only like [`checkout_status`].
-pub fn checkout_summary(path: &Path, compare_to: Option<&CommitId>) -> Result<CheckoutSummary> {
+/// What `status` shows for one linked worktree: its dirty file count and (ahead, behind) relative
+/// to the HEAD of the repository's main checkout, from a single repository open. Read-only like
+/// [`checkout_status`].
+pub fn checkout_summary(path: &Path) -> Result<CheckoutSummary> {
     let repo = Repo::workdir_of(path)?;
     let dirty_files = status_of(&repo)?.dirty_count();
-    let ahead_behind = match (compare_to, repo.head_id().ok()) {
-        (Some(other), Some(head)) => {
+    let ahead_behind = match (main_checkout_head(&repo), repo.head_id().ok()) {
+        (Some(main), Some(head)) => {
             let head = CommitId::from_oid(head.detach());
-            Some((count_unique(&repo, &head, other)?, count_unique(&repo, other, &head)?))
+            Some((count_unique(&repo, &head, &main)?, count_unique(&repo, &main, &head)?))
         }
         _ => None,
     };
     Ok(CheckoutSummary { dirty_files, ahead_behind })
+}
+
+/// The commit checked out in the main worktree, read through a linked worktree's repository
+/// without opening the main one: its HEAD file sits in the common dir, and branches are shared.
+fn main_checkout_head(repo: &gix::Repository) -> Option<CommitId> {
+    let text = std::fs::read_to_string(repo.common_dir().join("HEAD")).ok()?;
+    let text = text.trim();
+    let oid = match text.strip_prefix("ref:") {
+        Some(name) => repo.find_reference(name.trim()).ok()?.into_fully_peeled_id().ok()?.detach(),
+        None => gix::ObjectId::from_hex(text.as_bytes()).ok()?,
+    };
+    Some(CommitId::from_oid(oid))
 }
 
 /// See [`checkout_summary`].
