@@ -539,8 +539,8 @@ impl Coordinator {
         Ok(name)
     }
 
-    /// Sessions for `status` (PRODUCT.md §2.4). `repo`: `None` for every repository. Read-only:
-    /// never reaps, never writes git state.
+    /// Sessions for `status` (PRODUCT.md §2.4). `repo`: `None` for every repository. Never reaps
+    /// and never writes git state; the only write records the worktree details it looked at.
     pub fn status(&mut self, repo: Option<&Path>, sandbox_only: bool, git_details: bool) -> Result<StatusView> {
         let (label, rows) = match repo {
             Some(p) => {
