@@ -62,7 +62,7 @@ bench() { # label json-out prepare command...
   read -r median mean sd < <(summarize "$out")
   printf '%-48s median %8.2f ms   mean %8.2f ms ± %.2f\n' "$label" "$median" "$mean" "$sd"
 }
-peak_rss() { # label command...  (prints KiB of the largest resident set)
+peak_rss() { # label command...  (GNU time's largest resident set, printed in MB)
   local label="$1"; shift
   local kb
   kb=$(/usr/bin/time -f 'RSS %M' "$@" 2>&1 >/dev/null | sed -n 's/^RSS //p' | tail -n1)

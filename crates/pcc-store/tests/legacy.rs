@@ -17,18 +17,6 @@ const E2B_COLUMNS: [&str; 5] = ["execution_mode", "sandbox_id", "prompt", "statu
 const V1_1_COLUMNS: [&str; 7] =
     ["git_user", "git_email", "ssh_key_provided", "budget_limit", "cost_estimate", "actual_cost", "template_name"];
 
-const ALL_TABLES: [&str; 9] = [
-    "sessions",
-    "merge_events",
-    "subscriptions",
-    "schema_metadata",
-    "file_claims",
-    "conflict_resolutions",
-    "auto_fix_suggestions",
-    "budget_tracking",
-    "snapshots",
-];
-
 fn backups(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -96,7 +84,7 @@ fn adopts(version: LegacyVersion) {
     let conn = common::raw(&db);
     assert_rows_kept(&before, &conn, version);
     let tables = common::table_names(&conn);
-    for t in ALL_TABLES {
+    for t in common::ALL_TABLES {
         assert!(tables.iter().any(|n| n == t), "{version:?}: table {t} missing after adoption");
     }
     let session_cols = common::columns(&conn, "sessions");

@@ -68,17 +68,7 @@ fn a_missing_file_becomes_the_latest_schema_in_wal_mode() {
     assert_eq!(common::journal_mode(&db), "wal");
     let conn = common::raw(&db);
     let tables = common::table_names(&conn);
-    for t in [
-        "sessions",
-        "merge_events",
-        "subscriptions",
-        "schema_metadata",
-        "file_claims",
-        "conflict_resolutions",
-        "auto_fix_suggestions",
-        "budget_tracking",
-        "snapshots",
-    ] {
+    for t in common::ALL_TABLES {
         assert!(tables.iter().any(|n| n == t), "table {t} missing from a new database: {tables:?}");
     }
     // No backup: there was nothing to back up.

@@ -63,6 +63,19 @@ impl LegacyVersion {
     }
 }
 
+/// Every table of the data model (PRODUCT.md §9): the original's and parallel-cc's.
+pub const ALL_TABLES: [&str; 9] = [
+    "sessions",
+    "merge_events",
+    "subscriptions",
+    "schema_metadata",
+    "file_claims",
+    "conflict_resolutions",
+    "auto_fix_suggestions",
+    "budget_tracking",
+    "snapshots",
+];
+
 pub const REPO: &str = "/home/u/proj";
 pub const OTHER_REPO: &str = "/srv/other";
 pub const WT1: &str = "parallel-m4x2k9ab-3f9z";
