@@ -81,9 +81,10 @@ pub const KEYS: &[KeyDef] = &[
     KeyDef {
         key: "status.fresh_worktrees",
         ty: KeyType::Int { min: 0, max: 100_000 },
-        default: Some("2"),
-        help: "worktrees status always looks at afresh, the least recently looked at first (others show \
-               their last recorded details with its time; a worktree never looked at is always looked at)",
+        default: Some("1"),
+        help: "worktrees each status call looks at afresh, the least recently looked at first (others show \
+               their last recorded details with its time; a worktree never looked at is always looked at; \
+               status --watch looks at all of them)",
     },
     KeyDef {
         key: "hooks.enforce_claims",
@@ -399,7 +400,7 @@ impl Config {
         self.int("session.stale_minutes").unwrap_or(10)
     }
     pub fn fresh_worktrees(&self) -> usize {
-        self.int("status.fresh_worktrees").and_then(|v| usize::try_from(v).ok()).unwrap_or(2)
+        self.int("status.fresh_worktrees").and_then(|v| usize::try_from(v).ok()).unwrap_or(1)
     }
     pub fn keep_unmerged(&self) -> bool {
         self.bool("cleanup.keep_unmerged_worktrees").unwrap_or(true)

@@ -1,11 +1,11 @@
 //! Worktree details for `status` (dirty-file count, ahead/behind) at a bounded cost.
 //!
-//! A fresh look at a worktree is a full read-only git status: under a millisecond for a small
-//! checkout, far more for a large one. `status` must stay fast with a hundred sessions
-//! (PRODUCT.md §11), so each call looks afresh only at the few worktrees looked at least recently
-//! (config `status.fresh_worktrees`) and at any never looked at; the others are shown as last
-//! recorded in the database, with the time of that look. Every call thus refreshes the stalest
-//! worktrees (`--watch` cycles through all of them), and the details shown always say their age.
+//! A fresh look at a worktree is a full read-only git status: about 2 ms for a small checkout in a
+//! new process, far more for a large one. `status` must stay fast with a hundred sessions
+//! (PRODUCT.md §11), so each call looks afresh only at the worktrees looked at least recently
+//! (config `status.fresh_worktrees`, default 1) and at any never looked at; the others are shown
+//! as last recorded in the database, with the time of that look. Every call thus refreshes the
+//! stalest worktree, `--watch` looks at all of them, and the details shown always say their age.
 
 use std::path::PathBuf;
 
@@ -26,20 +26,14 @@ pub(crate) fn look(looks: &[Look]) -> Vec<(String, GitDetails)> {
         return Vec::new();
     }
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, looks.len());
+    let share = |t: usize| -> Vec<(String, GitDetails)> {
+        looks.iter().skip(t).step_by(threads).map(|l| (l.session_id.clone(), look_at(l))).collect()
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    looks
-                        .iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|l| (l.session_id.clone(), look_at(l)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let others: Vec<_> = (1..threads).map(|t| scope.spawn(move || share(t))).collect();
+        let mut all = share(0);
+        all.extend(others.into_iter().flat_map(|h| h.join().unwrap_or_default()));
+        all
     })
 }
 

@@ -27,11 +27,17 @@ pub use cleanup::CleanupOptions;
 pub use coordinator::{Coordinator, default_data_dir};
 pub use error::{CoreError, ExitClass, GitError, Result, StoreError};
 pub use pcc_store::Timestamp;
-pub use session::{Isolation, RegisterRequest, RegisteredBy};
+pub use session::{GitLooks, Isolation, RegisterRequest, RegisteredBy};
 
 /// The main worktree of the repository containing `path`, if any.
 pub fn repo_root(path: &std::path::Path) -> Option<std::path::PathBuf> {
     pcc_git::Repo::discover(path).ok().map(|r| r.main_path().to_path_buf())
+}
+
+/// The root of the checkout containing `path`, if any, found without opening the repository:
+/// cheaper than [`repo_root`] when the caller only needs a path inside the repository.
+pub fn checkout_root(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    pcc_git::Repo::find_checkout(path)
 }
 
 /// Where `path` lies inside its checkout (`""` at the root), if it is inside one.

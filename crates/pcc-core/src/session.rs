@@ -541,7 +541,7 @@ impl Coordinator {
 
     /// Sessions for `status` (PRODUCT.md §2.4). `repo`: `None` for every repository. Never reaps
     /// and never writes git state; the only write records the worktree details it looked at.
-    pub fn status(&mut self, repo: Option<&Path>, sandbox_only: bool, git_details: bool) -> Result<StatusView> {
+    pub fn status(&mut self, repo: Option<&Path>, sandbox_only: bool, looks: GitLooks) -> Result<StatusView> {
         let (label, rows) = match repo {
             Some(p) => {
                 let r = Repo::discover(p)?;
@@ -553,22 +553,33 @@ impl Coordinator {
         };
         let rows: Vec<SessionRow> = rows.into_iter().filter(|s| !sandbox_only || s.execution_mode == "e2b").collect();
         let now = self.now();
-        let mut stale_by_repo: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-        let mut views = Vec::with_capacity(rows.len());
-        for s in &rows {
-            let stale = match stale_by_repo.get(&s.repo_path) {
-                Some(v) => *v,
-                None => {
-                    let v = self.config(Some(Path::new(&s.repo_path))).map(|c| c.stale_minutes()).unwrap_or(10);
-                    stale_by_repo.insert(s.repo_path.clone(), v);
-                    v
-                }
-            };
-            let alive = s.state != SessionState::Kept && self.is_alive(s, stale);
-            views.push(session_view(s, alive, now));
-        }
-        let fresh = git_details.then(|| self.config(None).map(|c| c.fresh_worktrees()).unwrap_or(2));
-        let fresh = fill_git_details(&rows, &mut views, fresh);
+        let looks = match looks {
+            GitLooks::Recorded => Vec::new(),
+            GitLooks::Stalest => choose_looks(&rows, self.config(None).map(|c| c.fresh_worktrees()).unwrap_or(1)),
+            GitLooks::All => choose_looks(&rows, usize::MAX),
+        };
+        // The looks run while this thread checks which sessions are alive: both mostly wait on
+        // the kernel, and together they are most of the command's time.
+        let (mut views, fresh) = std::thread::scope(|scope| {
+            let looking = (!looks.is_empty()).then(|| scope.spawn(|| crate::gitinfo::look(&looks)));
+            let mut stale_by_repo: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            let mut views = Vec::with_capacity(rows.len());
+            for s in &rows {
+                let stale = match stale_by_repo.get(&s.repo_path) {
+                    Some(v) => *v,
+                    None => {
+                        let v = self.config(Some(Path::new(&s.repo_path))).map(|c| c.stale_minutes()).unwrap_or(10);
+                        stale_by_repo.insert(s.repo_path.clone(), v);
+                        v
+                    }
+                };
+                let alive = s.state != SessionState::Kept && self.is_alive(s, stale);
+                views.push(session_view(s, alive, now));
+            }
+            let fresh = looking.map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+            (views, fresh)
+        });
+        show_git_details(&rows, &mut views, &fresh);
         if !fresh.is_empty() {
             // Best effort: a busy or read-only database only costs the next status a fresh look.
             let saved = self.store.write(|tx| fresh.iter().try_for_each(|(id, d)| tx.set_git_details(id, d)));
@@ -680,38 +691,48 @@ fn session_view(s: &SessionRow, alive: bool, now: Timestamp) -> SessionView {
 /// Ahead/behind (against the main checkout's HEAD) and dirty-file counts of worktree sessions:
 /// fresh for the `fresh` stalest worktrees and any never looked at (see [`crate::gitinfo`]), else
 /// as last recorded; `None`: never look. Returns the fresh ones, for the caller to record.
-fn fill_git_details(rows: &[SessionRow], views: &mut [SessionView], fresh: Option<usize>) -> Vec<(String, GitDetails)> {
-    let worktrees: Vec<usize> =
-        (0..rows.len()).filter(|&i| !rows[i].is_main_repo && Path::new(&rows[i].worktree_path).is_dir()).collect();
-    let mut looked = Vec::new();
-    if let Some(fresh) = fresh {
-        let mut order = worktrees.clone();
-        // Never looked at first, then the oldest looks.
-        order.sort_by_key(|&i| rows[i].git.as_ref().map(|g| g.checked_ms));
-        let chosen: Vec<usize> = order
-            .into_iter()
-            .enumerate()
-            .filter(|&(rank, i)| rank < fresh || rows[i].git.is_none())
-            .map(|(_, i)| i)
-            .collect();
-        let looks: Vec<crate::gitinfo::Look> = chosen
-            .into_iter()
-            .map(|i| crate::gitinfo::Look {
-                session_id: rows[i].id.clone(),
-                worktree: PathBuf::from(&rows[i].worktree_path),
-            })
-            .collect();
-        looked = crate::gitinfo::look(&looks);
-    }
+/// Which worktrees [`Coordinator::status`] looks at afresh (the others show their last recorded
+/// details, with the time they were taken).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitLooks {
+    /// None: recorded details only (`--no-git`).
+    Recorded,
+    /// Those never looked at, plus the `status.fresh_worktrees` looked at least recently: a
+    /// bounded cost per call however many sessions there are.
+    Stalest,
+    /// Every worktree (`--watch`, where a redraw every few seconds can afford it).
+    All,
+}
+
+/// The worktrees `status` looks at afresh: any never looked at, plus the `fresh` looked at least
+/// recently.
+fn choose_looks(rows: &[SessionRow], fresh: usize) -> Vec<crate::gitinfo::Look> {
+    let mut order: Vec<&SessionRow> =
+        rows.iter().filter(|r| !r.is_main_repo && Path::new(&r.worktree_path).is_dir()).collect();
+    // Never looked at first, then the oldest looks.
+    order.sort_by_key(|r| r.git.as_ref().map(|g| g.checked_ms));
+    order
+        .into_iter()
+        .enumerate()
+        .filter(|&(rank, r)| rank < fresh || r.git.is_none())
+        .map(|(_, r)| crate::gitinfo::Look { session_id: r.id.clone(), worktree: PathBuf::from(&r.worktree_path) })
+        .collect()
+}
+
+/// Fill each worktree session's view with the details just `looked` at, or else those recorded.
+fn show_git_details(rows: &[SessionRow], views: &mut [SessionView], looked: &[(String, GitDetails)]) {
     let by_id: std::collections::HashMap<&str, &GitDetails> = looked.iter().map(|(id, d)| (id.as_str(), d)).collect();
-    for i in worktrees {
-        let Some(d) = by_id.get(rows[i].id.as_str()).copied().or(rows[i].git.as_ref()) else { continue };
-        views[i].dirty_files = d.dirty_files;
-        views[i].ahead = d.ahead;
-        views[i].behind = d.behind;
-        views[i].git_checked_at = Some(d.checked_at().to_string());
+    for (row, view) in rows.iter().zip(views.iter_mut()) {
+        if row.is_main_repo {
+            continue;
+        }
+        let recorded = || row.git.as_ref().filter(|_| Path::new(&row.worktree_path).is_dir());
+        let Some(d) = by_id.get(row.id.as_str()).copied().or_else(recorded) else { continue };
+        view.dirty_files = d.dirty_files;
+        view.ahead = d.ahead;
+        view.behind = d.behind;
+        view.git_checked_at = Some(d.checked_at().to_string());
     }
-    looked
 }
 
 /// Run the repository's `worktree.setup` command in a new worktree. The command comes from the

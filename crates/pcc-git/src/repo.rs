@@ -65,32 +65,47 @@ impl Repo {
     /// Find the repository containing `path` (a checkout root, a subdirectory, or a linked worktree).
     pub fn discover(path: &Path) -> Result<Repo> {
         let path = canonical(path)?;
-        let repo =
-            gix::discover(&path).map_err(|e| GitError::NotARepo { path: path.clone(), source: Some(Box::new(e)) })?;
-        Self::from_gix(repo, &path, true)
+        // Find the checkout by walking up (cheap: no configuration is read), then open it once.
+        let (found, _trust) = gix::discover::upwards(&path)
+            .map_err(|e| GitError::NotARepo { path: path.clone(), source: Some(Box::new(e)) })?;
+        let (git_dir, work_dir) = found.into_repository_and_work_tree_directories();
+        let repo = Repo::workdir_of(work_dir.as_deref().unwrap_or(&git_dir))?;
+        Self::from_gix(repo, &path)
+    }
+
+    /// The root of the checkout containing `path`, found by walking up without opening the
+    /// repository (no configuration is read): enough to tell whether `path` is in a checkout at
+    /// all. `None` outside any checkout, and for a bare repository.
+    pub fn find_checkout(path: &Path) -> Option<PathBuf> {
+        let path = canonical(path).ok()?;
+        let (found, _trust) = gix::discover::upwards(&path).ok()?;
+        found.into_repository_and_work_tree_directories().1
     }
 
     /// Open the repository whose main worktree (or linked worktree) is exactly `path`.
     pub fn open(path: &Path) -> Result<Repo> {
         let path = canonical(path)?;
         let repo = Repo::workdir_of(&path)?;
-        Self::from_gix(repo, &path, false)
+        Self::from_gix(repo, &path)
     }
 
-    fn from_gix(repo: gix::Repository, asked: &Path, reopen: bool) -> Result<Repo> {
+    fn from_gix(repo: gix::Repository, asked: &Path) -> Result<Repo> {
         let Some(workdir) = repo.workdir() else {
             return Err(GitError::Bare { path: asked.to_path_buf() });
         };
         let checkout = canonical(workdir)?;
-        let main = repo.main_repo().map_err(gix_err("open main worktree"))?;
-        let Some(main_workdir) = main.workdir() else {
-            return Err(GitError::Bare { path: main.git_dir().to_path_buf() });
+        let main_path = if repo.git_dir() == repo.common_dir() {
+            checkout.clone()
+        } else {
+            let main = repo.main_repo().map_err(gix_err("open main worktree"))?;
+            let Some(main_workdir) = main.workdir() else {
+                return Err(GitError::Bare { path: main.git_dir().to_path_buf() });
+            };
+            canonical(main_workdir)?
         };
-        let main_path = canonical(main_workdir)?;
         // Always work through canonical absolute paths: gix mis-handles worktree removal when the
         // repository was opened through a relative path (CRATES.md §2(b)).
-        let repo =
-            if reopen || repo.workdir() != Some(checkout.as_path()) { Repo::workdir_of(&checkout)? } else { repo };
+        let repo = if repo.workdir() != Some(checkout.as_path()) { Repo::workdir_of(&checkout)? } else { repo };
         Ok(Repo { repo, main_path, checkout })
     }
 
@@ -249,10 +264,16 @@ impl Repo {
     /// committer: for a user without a configured git identity gix falls back to `parallel-cc`
     /// (its `gitoxide.committer.*Fallback` keys apply only when no identity is configured, and
     /// the user's configuration files are not touched).
+    ///
+    /// File times are compared to the nanosecond (git's `USE_NSEC`; git stores the nanoseconds in
+    /// the index either way). Otherwise every file written in the same second as the index — all
+    /// of a fresh worktree — counts as "racily clean" and has its content re-read by each status
+    /// until something rewrites the index, which parallel-cc never does.
     pub(crate) fn workdir_of(path: &Path) -> Result<gix::Repository> {
         let options = gix::open::Options::default().config_overrides([
             "gitoxide.committer.nameFallback=parallel-cc",
             "gitoxide.committer.emailFallback=parallel-cc@localhost",
+            "gitoxide.core.useNsec=true",
         ]);
         gix::open_opts(path, options)
             .map_err(|e| GitError::NotARepo { path: path.to_path_buf(), source: Some(Box::new(e)) })

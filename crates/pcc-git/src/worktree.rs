@@ -190,12 +190,17 @@ pub fn checkout_status(path: &Path) -> Result<CheckoutStatus> {
 /// to the HEAD of the repository's main checkout, from a single repository open. Read-only like
 /// [`checkout_status`].
 pub fn checkout_summary(path: &Path) -> Result<CheckoutSummary> {
-    let repo = Repo::workdir_of(path)?;
+    let mut repo = Repo::workdir_of(path)?;
+    // The status and the two walks below read the same few commits and trees again and again.
+    repo.object_cache_size_if_unset(256 * 1024);
     let dirty_files = status_of(&repo)?.dirty_count();
     let ahead_behind = match (main_checkout_head(&repo), repo.head_id().ok()) {
         (Some(main), Some(head)) => {
             let head = CommitId::from_oid(head.detach());
-            Some((count_unique(&repo, &head, &main)?, count_unique(&repo, &main, &head)?))
+            match head == main {
+                true => Some((0, 0)),
+                false => Some((count_unique(&repo, &head, &main)?, count_unique(&repo, &main, &head)?)),
+            }
         }
         _ => None,
     };

@@ -224,6 +224,25 @@ fn checkout_status_sees_staged_deletion_mode_change_and_typechange() {
 }
 
 #[test]
+fn checkout_status_sees_a_same_size_edit_right_after_checkout() {
+    // File times are compared to the nanosecond, so files written in the same second as the index
+    // are not re-read on every status; an edit in that same second must still be seen.
+    let env = TestEnv::new().unwrap();
+    let repo = fixture(&env);
+    let r = Repo::discover(&repo.path).unwrap();
+    let wt = new_worktree(&env, &r, "fresh", "fresh");
+    assert!(checkout_status(&wt).unwrap().changes.is_empty());
+    write(&wt, "tracked.txt", b"two\n");
+    let status = checkout_status(&wt).unwrap();
+    assert_eq!(kinds(&status), HashSet::from([("tracked.txt".to_string(), ChangeKind::Modified)]));
+    // The same edit in a checkout git made (git stores nanoseconds in its index too).
+    let cli = cli_worktree(&env, &repo.path, "cli", "cli");
+    write(&cli, "tracked.txt", b"two\n");
+    let status = checkout_status(&cli).unwrap();
+    assert_eq!(kinds(&status), HashSet::from([("tracked.txt".to_string(), ChangeKind::Modified)]));
+}
+
+#[test]
 fn checkout_status_does_not_write_the_index() {
     let env = TestEnv::new().unwrap();
     let repo = fixture(&env);

@@ -18,6 +18,12 @@ mod embedded {
 /// The highest refinery migration this build ships.
 pub const LATEST_MIGRATION: i64 = 3;
 
+/// Size of the WAL above which a writer checkpoints and truncates it (about 64 pages).
+const WAL_TRIM_BYTES: u64 = 256 * 1024;
+
+/// Upper bound of the database's memory map (SQLite maps at most the file's size).
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
+
 /// How long a connection waits for another writer before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -52,6 +58,7 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     report: MigrationReport,
+    busy_timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -72,7 +79,7 @@ impl Store {
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::from_sqlite(path, "open", e))?;
-        let mut store = Store { conn, path: path.to_path_buf(), report: MigrationReport::default() };
+        let mut store = Store { conn, path: path.to_path_buf(), report: MigrationReport::default(), busy_timeout };
         store.configure(busy_timeout)?;
         store.migrate_if_needed()?;
         Ok(store)
@@ -87,13 +94,20 @@ impl Store {
         self.conn
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| StoreError::from_sqlite(p, "foreign_keys", e))?;
-        // Every command is a short-lived process whose connection is usually the last one open:
-        // SQLite would checkpoint the WAL (an fsync) and delete it at each close, which costs more
-        // than the command itself on a slow disk and is paid on every hook call. Writers still
-        // checkpoint automatically every 1000 pages; the WAL stays next to the database.
+        // Every command is a short-lived process, usually the only one with the database open.
+        // SQLite's default close (checkpoint, then delete the WAL, recreated by the next writer)
+        // costs a writing command four fsyncs, and the hooks write on every tool call. So the WAL
+        // stays between processes, and writers keep it short themselves (`trim_wal`): a WAL left
+        // to grow is re-read in full by every process that opens the database (SQLite's
+        // recovery), and recovery forgets what was checkpointed, so SQLite's own automatic
+        // checkpoints would never restart it.
         self.conn
             .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(|e| StoreError::from_sqlite(p, "no_ckpt_on_close", e))?;
+        // Pages are read through a memory map rather than one read call each.
+        self.conn
+            .pragma_update(None, "mmap_size", MMAP_BYTES)
+            .map_err(|e| StoreError::from_sqlite(p, "mmap_size", e))?;
         Ok(())
     }
 
@@ -228,7 +242,26 @@ impl Store {
             f(&w)?
         };
         tx.commit().map_err(|e| StoreError::from_sqlite(&path, "commit", e))?;
+        self.trim_wal();
         Ok(value)
+    }
+
+    /// Once the WAL holds more than [`WAL_TRIM_BYTES`], copy it into the database and truncate
+    /// it to nothing (one writer in many pays the fsyncs). Never waits: with another process
+    /// reading, the checkpoint is left to a later writer.
+    fn trim_wal(&self) {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        match std::fs::metadata(&wal) {
+            Ok(m) if m.len() > WAL_TRIM_BYTES => {}
+            _ => return,
+        }
+        if self.conn.busy_timeout(Duration::ZERO).is_err() {
+            return;
+        }
+        let done = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+        tracing::debug!(?done, "wal checkpoint");
+        let _ = self.conn.busy_timeout(self.busy_timeout);
     }
 }
 

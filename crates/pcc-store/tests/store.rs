@@ -452,3 +452,36 @@ fn times_are_stored_as_utc_text() {
         .unwrap();
     assert_eq!((created.as_str(), hb.as_str()), ("2025-01-02 03:04:05", "2025-01-02 03:04:05"));
 }
+
+#[test]
+fn the_wal_stays_short_across_processes_and_keeps_every_write() {
+    // Each command is its own process and leaves the WAL behind; writers must keep it short, or
+    // every later open would re-read all of it. A reader holding a snapshot only postpones that.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("coordinator.db");
+    let wal = dir.path().join("coordinator.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    Store::open(&db).unwrap().write(|tx| tx.insert_session(&new_session("s", 7, REPO, Timestamp(T0)))).unwrap();
+    let mut longest = 0;
+    for i in 1..=400 {
+        // A fresh connection per write, as with one process per hook call.
+        let mut store = Store::open(&db).unwrap();
+        store.write(|tx| tx.heartbeat_pid(7, Timestamp(T0).plus_secs(i))).unwrap();
+        drop(store);
+        longest = longest.max(wal_len());
+    }
+    assert!(wal.exists(), "the WAL is left for the next process");
+    assert!(longest < 1024 * 1024, "WAL grew to {longest} bytes");
+
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader.execute_batch("BEGIN; SELECT COUNT(*) FROM sessions;").unwrap();
+    for i in 401..=600 {
+        Store::open(&db).unwrap().write(|tx| tx.heartbeat_pid(7, Timestamp(T0).plus_secs(i))).unwrap();
+    }
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    Store::open(&db).unwrap().write(|tx| tx.heartbeat_pid(7, Timestamp(T0).plus_secs(601))).unwrap();
+    assert!(wal_len() < 1024 * 1024, "WAL is {} bytes after the reader left", wal_len());
+    let s = Store::open(&db).unwrap().read().session("s").unwrap().unwrap();
+    assert_eq!(s.last_heartbeat, Timestamp(T0).plus_secs(601));
+}

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pcc_core::Timestamp;
+use pcc_core::{GitLooks, Timestamp};
 use pcc_core::views::{SessionView, StatusView};
 
 use crate::error::CliError;
@@ -38,8 +38,8 @@ fn scope(a: &Args) -> Option<PathBuf> {
     if let Some(r) = &a.repo {
         return Some(r.clone());
     }
-    // The repository of the current directory, if there is one.
-    std::env::current_dir().ok().and_then(|d| pcc_core::repo_root(&d))
+    // The repository of the current directory, if there is one (status finds its identity).
+    std::env::current_dir().ok().and_then(|d| pcc_core::checkout_root(&d))
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
@@ -48,7 +48,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
     if a.watch {
         let mut err_streak = 0;
         loop {
-            match coord.status(repo.as_deref(), a.sandbox_only, !a.no_git) {
+            let looks = if a.no_git { GitLooks::Recorded } else { GitLooks::All };
+            match coord.status(repo.as_deref(), a.sandbox_only, looks) {
                 Ok(view) => {
                     err_streak = 0;
                     // Clear the screen and redraw from the top.
@@ -68,7 +69,8 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
             std::thread::sleep(Duration::from_secs(a.interval));
         }
     }
-    let view = coord.status(repo.as_deref(), a.sandbox_only, !a.no_git)?;
+    let looks = if a.no_git { GitLooks::Recorded } else { GitLooks::Stalest };
+    let view = coord.status(repo.as_deref(), a.sandbox_only, looks)?;
     if ctx.ui.json {
         ctx.ui.json(&view);
     } else {
