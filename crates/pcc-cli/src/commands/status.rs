@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pcc_core::{GitLooks, Timestamp};
 use pcc_core::views::{SessionView, StatusView};
+use pcc_core::{GitLooks, Timestamp};
 
 use crate::error::CliError;
 use crate::ui::{DIM, GREEN, RED, YELLOW, paint, table};
