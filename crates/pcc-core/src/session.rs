@@ -553,10 +553,14 @@ impl Coordinator {
         };
         let rows: Vec<SessionRow> = rows.into_iter().filter(|s| !sandbox_only || s.execution_mode == "e2b").collect();
         let now = self.now();
+        // Worktree sessions whose checkout is still there: the only ones with git details.
+        let present: Vec<bool> = rows.iter().map(|r| !r.is_main_repo && Path::new(&r.worktree_path).is_dir()).collect();
         let looks = match looks {
             GitLooks::Recorded => Vec::new(),
-            GitLooks::Stalest => choose_looks(&rows, self.config(None).map(|c| c.fresh_worktrees()).unwrap_or(1)),
-            GitLooks::All => choose_looks(&rows, usize::MAX),
+            GitLooks::Stalest => {
+                choose_looks(&rows, &present, self.config(None).map(|c| c.fresh_worktrees()).unwrap_or(1))
+            }
+            GitLooks::All => choose_looks(&rows, &present, usize::MAX),
         };
         // The looks run while this thread checks which sessions are alive: both mostly wait on
         // the kernel, and together they are most of the command's time.
@@ -579,7 +583,7 @@ impl Coordinator {
             let fresh = looking.map(|h| h.join().unwrap_or_default()).unwrap_or_default();
             (views, fresh)
         });
-        show_git_details(&rows, &mut views, &fresh);
+        show_git_details(&rows, &present, &mut views, &fresh);
         if !fresh.is_empty() {
             // Best effort: a busy or read-only database only costs the next status a fresh look.
             let saved = self.store.write(|tx| fresh.iter().try_for_each(|(id, d)| tx.set_git_details(id, d)));
@@ -706,9 +710,8 @@ pub enum GitLooks {
 
 /// The worktrees `status` looks at afresh: any never looked at, plus the `fresh` looked at least
 /// recently.
-fn choose_looks(rows: &[SessionRow], fresh: usize) -> Vec<crate::gitinfo::Look> {
-    let mut order: Vec<&SessionRow> =
-        rows.iter().filter(|r| !r.is_main_repo && Path::new(&r.worktree_path).is_dir()).collect();
+fn choose_looks(rows: &[SessionRow], present: &[bool], fresh: usize) -> Vec<crate::gitinfo::Look> {
+    let mut order: Vec<&SessionRow> = rows.iter().zip(present).filter(|(_, p)| **p).map(|(r, _)| r).collect();
     // Never looked at first, then the oldest looks.
     order.sort_by_key(|r| r.git.as_ref().map(|g| g.checked_ms));
     order
@@ -720,14 +723,13 @@ fn choose_looks(rows: &[SessionRow], fresh: usize) -> Vec<crate::gitinfo::Look> 
 }
 
 /// Fill each worktree session's view with the details just `looked` at, or else those recorded.
-fn show_git_details(rows: &[SessionRow], views: &mut [SessionView], looked: &[(String, GitDetails)]) {
+fn show_git_details(rows: &[SessionRow], present: &[bool], views: &mut [SessionView], looked: &[(String, GitDetails)]) {
     let by_id: std::collections::HashMap<&str, &GitDetails> = looked.iter().map(|(id, d)| (id.as_str(), d)).collect();
-    for (row, view) in rows.iter().zip(views.iter_mut()) {
-        if row.is_main_repo {
+    for ((row, view), present) in rows.iter().zip(views.iter_mut()).zip(present) {
+        if !present {
             continue;
         }
-        let recorded = || row.git.as_ref().filter(|_| Path::new(&row.worktree_path).is_dir());
-        let Some(d) = by_id.get(row.id.as_str()).copied().or_else(recorded) else { continue };
+        let Some(d) = by_id.get(row.id.as_str()).copied().or(row.git.as_ref()) else { continue };
         view.dirty_files = d.dirty_files;
         view.ahead = d.ahead;
         view.behind = d.behind;
