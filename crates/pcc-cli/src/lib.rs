@@ -71,6 +71,13 @@ pub enum Command {
     Config(commands::config::ConfigCommand),
     /// Print shell completions
     Completions(commands::completions::Args),
+    /// Install (or remove) Claude Code hooks, the worktree provider, the claude alias and the MCP server
+    #[command(next_help_heading = "Claude Code")]
+    Install(commands::install::Args),
+    /// Handle a Claude Code hook event (what the installed hooks run)
+    Hook(commands::hook::Args),
+    /// Show files that two or more live sessions are changing
+    Overlaps(commands::overlaps::Args),
 }
 
 /// Context every command gets.
@@ -183,6 +190,9 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<Outcome, CliError> {
         Command::Migrate(a) => commands::migrate::run(ctx, a),
         Command::Config(c) => commands::config::run(ctx, c),
         Command::Completions(a) => commands::completions::run(ctx, a),
+        Command::Install(a) => commands::install::run(ctx, a),
+        Command::Hook(a) => commands::hook::run(ctx, a),
+        Command::Overlaps(a) => commands::overlaps::run(ctx, a),
     }
 }
 

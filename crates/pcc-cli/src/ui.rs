@@ -54,6 +54,19 @@ impl Ui {
         let _ = writeln!(err, "{text}");
     }
 
+    /// Ask `question` on stderr and read one answer line from stdin: trimmed and lowercased;
+    /// empty at end of input. Never silenced (a prompt nobody sees would hang).
+    pub fn ask(&self, question: &str) -> String {
+        {
+            let mut err = anstream::stderr().lock();
+            let _ = write!(err, "{question} ");
+            let _ = err.flush();
+        }
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        line.trim().to_lowercase()
+    }
+
     pub fn error(&self, text: &str, hint: Option<&str>) {
         let mut err = anstream::stderr().lock();
         let _ = writeln!(err, "{RED}error{RED:#}: {text}");

@@ -5,4 +5,25 @@
 //! whole-file resolutions with a documented confidence score.
 //!
 //! It must not do I/O: no filesystem, no git, no database, no clock. Callers (pcc-core) fetch the
-//! blobs and store the results. Filled in by the conflict-analysis issue.
+//! blobs and store the results. The tree-sitter analysis is filled in by the conflict-analysis
+//! issue; [`merges_cleanly`] serves the overlap radar now.
+
+/// Would a three-way text merge of `ours` and `theirs` over `base` succeed without conflicts
+/// (line-based, as `git merge-file`)? Used by the overlap radar to say whether two sessions'
+/// changes to one file can be merged.
+pub fn merges_cleanly(base: &[u8], ours: &[u8], theirs: &[u8]) -> bool {
+    ours == theirs || ours == base || theirs == base || diffy::merge_bytes(base, ours, theirs).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separate_lines_merge_and_the_same_line_does_not() {
+        let base = b"a\nb\nc\nd\ne\n";
+        assert!(merges_cleanly(base, b"A\nb\nc\nd\ne\n", b"a\nb\nc\nd\nE\n"));
+        assert!(!merges_cleanly(base, b"a\nB1\nc\nd\ne\n", b"a\nB2\nc\nd\ne\n"));
+        assert!(merges_cleanly(base, b"same\n", b"same\n"));
+    }
+}

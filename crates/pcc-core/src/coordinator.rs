@@ -46,11 +46,23 @@ fn busy_timeout() -> Duration {
 impl Coordinator {
     /// Open the coordinator on `data_dir` (created if needed); migrates the database.
     pub fn open(data_dir: &Path) -> Result<Coordinator> {
+        Self::open_with_timeout(data_dir, busy_timeout())
+    }
+
+    /// For hooks, which run on every tool call of an agent: a locked database costs at most
+    /// `PARALLEL_CC_DB_BUSY_TIMEOUT_MS` or one second, then the hook gives up (with no effect).
+    pub fn open_for_hook(data_dir: &Path) -> Result<Coordinator> {
+        let wait =
+            if std::env::var_os(env::DB_BUSY_TIMEOUT_MS).is_some() { busy_timeout() } else { Duration::from_secs(1) };
+        Self::open_with_timeout(data_dir, wait)
+    }
+
+    fn open_with_timeout(data_dir: &Path, busy_timeout: Duration) -> Result<Coordinator> {
         let _span = tracing::debug_span!("open", data_dir = %data_dir.display()).entered();
         std::fs::create_dir_all(data_dir).map_err(|source| {
             CoreError::Store(pcc_store::StoreError::DataDir { path: data_dir.to_path_buf(), source })
         })?;
-        let store = Store::open_with_timeout(&data_dir.join("coordinator.db"), busy_timeout())?;
+        let store = Store::open_with_timeout(&data_dir.join("coordinator.db"), busy_timeout)?;
         // A broken user config is an error for every command, not something to run past.
         Config::load(data_dir, None)?;
         if data_dir.join("config.json").exists() {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::coordinator::Coordinator;
 use crate::env;
+use crate::install;
 use crate::views::{CheckStatus, DoctorCheck, DoctorReport};
 
 fn check(name: &str, status: CheckStatus, message: impl Into<String>, hint: Option<&str>) -> DoctorCheck {
@@ -24,20 +25,79 @@ fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }
 
-/// Does a Claude Code settings file run `parallel-cc hook …` from any hook?
-fn settings_have_hooks(path: &Path) -> Option<bool> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let hooks = v.get("hooks")?.as_object()?;
-    Some(
-        hooks.values().filter_map(|m| m.as_array()).flatten().filter_map(|m| m.get("hooks")?.as_array()).flatten().any(
-            |h| {
-                h.get("command")
-                    .and_then(|c| c.as_str())
-                    .is_some_and(|c| c.contains("parallel-cc") && c.contains(" hook "))
-            },
-        ),
-    )
+/// The hooks check: `install::status` read the same way `install --status` reads it.
+fn hooks_check(st: &install::HooksStatus, exe: &Path) -> DoctorCheck {
+    let scopes: Vec<(&str, &install::ScopeStatus)> =
+        std::iter::once(("globally", &st.global)).chain(st.local.iter().map(|l| ("in this repository", l))).collect();
+    let flag = |name: &str| if name == "globally" { "" } else { " --local" };
+    for (name, s) in &scopes {
+        if let Some(err) = &s.error {
+            return check(
+                "hooks",
+                CheckStatus::Warn,
+                err.clone(),
+                Some("fix the file, then run `parallel-cc install --hooks`"),
+            );
+        }
+        if let Some(stale) = &s.stale_path {
+            return check(
+                "hooks",
+                CheckStatus::Warn,
+                format!("hooks installed {name} run {stale}, not this executable ({})", exe.display()),
+                Some(&format!("run `parallel-cc install --hooks{}` to point them here", flag(name))),
+            );
+        }
+        if !s.missing_events.is_empty() {
+            return check(
+                "hooks",
+                CheckStatus::Warn,
+                format!("hooks installed {name} lack {}", s.missing_events.join(", ")),
+                Some(&format!("run `parallel-cc install --hooks{}`", flag(name))),
+            );
+        }
+        if s.legacy_heartbeat {
+            return check(
+                "hooks",
+                CheckStatus::Warn,
+                format!("the original tool's heartbeat hook is installed {name}"),
+                Some(&format!("run `parallel-cc install --hooks{}` to replace it", flag(name))),
+            );
+        }
+    }
+    let installed: Vec<&str> = scopes.iter().filter(|(_, s)| s.installed).map(|(n, _)| *n).collect();
+    if installed.is_empty() {
+        return check(
+            "hooks",
+            CheckStatus::Warn,
+            "Claude Code hooks not installed",
+            Some("run `parallel-cc install --hooks`"),
+        );
+    }
+    let provider = if st.worktree_provider { " (with the worktree provider)" } else { "" };
+    check("hooks", CheckStatus::Ok, format!("Claude Code hooks installed {}{provider}", installed.join(" and ")), None)
+}
+
+fn mcp_check(st: &install::McpStatus, exe: &Path) -> DoctorCheck {
+    if let Some(err) = &st.error {
+        return check(
+            "mcp",
+            CheckStatus::Warn,
+            err.clone(),
+            Some("fix the file, then run `parallel-cc install --mcp`"),
+        );
+    }
+    if !st.installed {
+        return check("mcp", CheckStatus::Warn, "MCP server not configured", Some("run `parallel-cc install --mcp`"));
+    }
+    if let Some(stale) = &st.stale_path {
+        return check(
+            "mcp",
+            CheckStatus::Warn,
+            format!("the MCP server entry in {} runs {stale:?}, not `{} mcp serve`", st.settings_path, exe.display()),
+            Some("run `parallel-cc install --mcp` to point it here"),
+        );
+    }
+    check("mcp", CheckStatus::Ok, format!("MCP server configured in {}", st.settings_path), None)
 }
 
 impl Coordinator {
@@ -120,45 +180,15 @@ impl Coordinator {
             Err(e) => checks.push(check("config", CheckStatus::Fail, e.to_string(), e.hint().as_deref())),
         }
 
-        let home = std::env::var_os(env::HOME).map(PathBuf::from);
-        let global = home.as_ref().map(|h| h.join(".claude").join("settings.json"));
-        let global_ok = global.as_deref().and_then(settings_have_hooks).unwrap_or(false);
-        let local_ok = repo
-            .map(|r| {
-                [r.join(".claude/settings.json"), r.join(".claude/settings.local.json")]
-                    .iter()
-                    .any(|p| settings_have_hooks(p).unwrap_or(false))
-            })
-            .unwrap_or(false);
-        if global_ok || local_ok {
-            let where_ = match (global_ok, local_ok) {
-                (true, true) => "globally and in this repository",
-                (true, false) => "globally",
-                _ => "in this repository",
-            };
-            checks.push(check("hooks", CheckStatus::Ok, format!("Claude Code hooks installed {where_}"), None));
-        } else {
-            checks.push(check(
-                "hooks",
-                CheckStatus::Warn,
-                "Claude Code hooks not installed",
-                Some("run `parallel-cc install --hooks`"),
-            ));
-        }
-
-        let mcp = home
-            .as_ref()
-            .and_then(|h| std::fs::read_to_string(h.join(".claude.json")).ok())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-        if mcp.as_ref().and_then(|v| v.get("mcpServers")?.get("parallel-cc")).is_some() {
-            checks.push(check("mcp", CheckStatus::Ok, "MCP server configured in ~/.claude.json", None));
-        } else {
-            checks.push(check(
-                "mcp",
-                CheckStatus::Warn,
-                "MCP server not configured",
-                Some("run `parallel-cc install --mcp`"),
-            ));
+        match install::Environment::from_process() {
+            Ok(ienv) => {
+                let st = install::status(&ienv, repo);
+                checks.push(hooks_check(&st.hooks, &ienv.exe));
+                checks.push(mcp_check(&st.mcp, &ienv.exe));
+            }
+            Err(e) => {
+                checks.push(check("hooks", CheckStatus::Warn, e.to_string(), e.hint().as_deref()));
+            }
         }
 
         match on_path("claude") {

@@ -20,3 +20,9 @@ pub const E2B_API_KEY: &str = "E2B_API_KEY";
 pub const ANTHROPIC_API_KEY: &str = "ANTHROPIC_API_KEY";
 /// Home directory, for `~/.parallel-cc` and `~/.claude`.
 pub const HOME: &str = "HOME";
+/// Set by Claude Code for its hooks: the project root (the session's checkout).
+pub const CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
+/// Set by Claude Code (2.1.330+) for its hooks: the PID of the claude process.
+pub const CLAUDE_PID: &str = "CLAUDE_PID";
+/// The user's shell (basename `bash`, `zsh` or `fish`), for `install --alias`.
+pub const SHELL: &str = "SHELL";

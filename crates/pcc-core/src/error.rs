@@ -11,6 +11,8 @@ pub enum CoreError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    Install(#[from] crate::install::InstallError),
     #[error("invalid pid {pid}: must be between 1 and 2147483647")]
     InvalidPid { pid: i64 },
     #[error("invalid worktree name {name:?}: {reason}")]
@@ -21,6 +23,8 @@ pub enum CoreError {
     UnknownSession { id: String },
     #[error("no snapshot named {name:?}")]
     UnknownSnapshot { name: String },
+    #[error("hook {event}: {reason}")]
+    Hook { event: &'static str, reason: String },
     #[error("cannot restore {name:?}: {path} already exists")]
     RestoreTargetExists { name: String, path: PathBuf },
     #[error("worktree setup command failed in {path}: {detail}")]
@@ -78,11 +82,13 @@ impl CoreError {
                 GitError::CliSpawn { .. } => "git_not_found",
                 _ => "git_error",
             },
+            CoreError::Install(e) => e.code(),
             CoreError::InvalidPid { .. } => "invalid_pid",
             CoreError::InvalidName { .. } => "invalid_name",
             CoreError::ConflictingModes => "conflicting_options",
             CoreError::UnknownSession { .. } => "unknown_session",
             CoreError::UnknownSnapshot { .. } => "unknown_snapshot",
+            CoreError::Hook { .. } => "hook_failed",
             CoreError::RestoreTargetExists { .. } => "restore_target_exists",
             CoreError::Setup { .. } => "worktree_setup_failed",
             CoreError::Config { .. } => "invalid_config",
@@ -103,6 +109,7 @@ impl CoreError {
             | CoreError::UnknownConfigKey { .. }
             | CoreError::NoDataDir => ExitClass::Usage,
             CoreError::Git(GitError::InvalidBranchName { .. }) => ExitClass::Usage,
+            CoreError::Install(e) if e.is_usage() => ExitClass::Usage,
             _ => ExitClass::Failed,
         }
     }
@@ -111,6 +118,7 @@ impl CoreError {
         match self {
             CoreError::Store(e) => e.hint(),
             CoreError::Git(e) => e.hint(),
+            CoreError::Install(e) => e.hint(),
             CoreError::UnknownSnapshot { .. } => Some("list snapshots with `parallel-cc snapshot list`".into()),
             CoreError::UnknownConfigKey { .. } => Some("list known keys with `parallel-cc config list`".into()),
             CoreError::ConfigParse { path, .. } => Some(format!("fix or remove {}", path.display())),

@@ -29,6 +29,9 @@ pub struct HookInput {
     /// WorktreeCreate: the worktree name Claude chose.
     #[serde(default)]
     pub name: Option<String>,
+    /// SessionEnd: `clear`, `resume`, `logout`, `prompt_input_exit`, `other`.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// WorktreeRemove: the path WorktreeCreate printed.
     #[serde(default)]
     pub worktree_path: Option<PathBuf>,

@@ -18,6 +18,9 @@ pub mod env;
 mod error;
 mod gitinfo;
 pub mod hook_input;
+mod hooks;
+pub mod install;
+pub mod overlaps;
 pub mod process;
 pub mod rules;
 mod session;
@@ -26,6 +29,7 @@ pub mod views;
 pub use cleanup::CleanupOptions;
 pub use coordinator::{Coordinator, default_data_dir};
 pub use error::{CoreError, ExitClass, GitError, Result, StoreError};
+pub use hooks::{HookEnv, HookEvent, HookReply};
 pub use pcc_store::Timestamp;
 pub use session::{GitLooks, Isolation, RegisterRequest, RegisteredBy};
 

@@ -69,6 +69,33 @@ pub fn start_time(pid: i64) -> Option<i64> {
     }
 }
 
+/// The process a hook runs for: the hook's parent, or its grandparent when the parent is the
+/// `sh -c` Claude Code runs hook commands through.
+pub fn agent_parent() -> Option<i64> {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = parent_of("self")?;
+        let stat = read_proc(&format!("/proc/{parent}/stat")).ok()?;
+        let comm = stat.get(stat.find('(')? + 1..stat.rfind(')')?)?;
+        if matches!(comm, "sh" | "bash" | "dash" | "zsh" | "ash" | "busybox") {
+            return parent_of(&parent.to_string());
+        }
+        Some(parent)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Some(i64::from(rustix::process::getppid()?.as_raw_nonzero().get()))
+    }
+}
+
+/// The parent PID from `/proc/<pid>/stat` (field 4).
+#[cfg(target_os = "linux")]
+fn parent_of(pid: &str) -> Option<i64> {
+    let stat = read_proc(&format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok().filter(|p: &i64| *p > 0)
+}
+
 /// (state char, start time) from the contents of `/proc/<pid>/stat`. The command name may hold
 /// spaces and parentheses, so fields are counted after the last `)`.
 fn parse_stat(stat: &str) -> Option<(char, i64)> {
@@ -90,6 +117,15 @@ mod tests {
         assert_eq!(parse_stat(stat), Some(('S', 987654)));
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) Z"), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_agent_of_a_hook_is_its_parent() {
+        // The test runner is not started through a shell, so the parent is returned as is.
+        let parent = parent_of("self").unwrap();
+        assert!(parent > 0);
+        assert_eq!(agent_parent(), Some(parent));
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct RegisterRequest {
     pub name: Option<String>,
     pub agent: Option<String>,
     pub registered_by: RegisteredBy,
+    /// Always a new session, even if `pid` already has one (Claude Code's worktree provider: one
+    /// agent process, one worktree per `--worktree` session or subagent).
+    pub new_session: bool,
 }
 
 /// A worktree reserved in the transaction, created after it.
@@ -163,7 +166,7 @@ impl Coordinator {
                     reaped.push(s.clone());
                 }
             }
-            if let Some(existing) = live.iter().find(|s| {
+            if let Some(existing) = live.iter().filter(|_| !req.new_session).find(|s| {
                 s.pid == req.pid && (s.pid_start_time.is_none() || pid_start.is_none() || s.pid_start_time == pid_start)
             }) {
                 return Ok(Decision::Existing(Registration {

@@ -9,6 +9,7 @@
 //! touch the database, or print. Paths are canonical and absolute before gix sees them. gix types
 //! do not leave the crate.
 
+mod changes;
 mod cli;
 mod error;
 mod include;
@@ -16,6 +17,7 @@ mod repo;
 mod snapshot;
 mod worktree;
 
+pub use changes::{changed_since, file_blob_id};
 pub use cli::git_version;
 pub use error::{GitError, Result};
 pub use include::WORKTREE_INCLUDE_FILE;

@@ -17,6 +17,8 @@ pub mod time;
 
 pub use db::{DEFAULT_BUSY_TIMEOUT, LATEST_MIGRATION, LegacyAdoption, MigrationReport, SchemaInfo, Store};
 pub use error::{Result, StoreError};
-pub use model::{GitDetails, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
+pub use model::{
+    ClaimRow, GitDetails, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow, TouchedFile,
+};
 pub use queries::{Queries, WriteTx};
 pub use time::Timestamp;

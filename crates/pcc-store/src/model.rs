@@ -137,3 +137,45 @@ pub struct NewSnapshot {
     pub reason: Option<String>,
     pub now: Timestamp,
 }
+
+/// A file a session's agent edited, as reported by its hooks (the overlap radar).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TouchedFile {
+    pub session_id: String,
+    /// Repo-relative, `/`-separated.
+    pub file_path: String,
+    pub last_tool: Option<String>,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
+    pub edits: i64,
+    /// Sorted ids of the sessions the agent was last warned about for this file.
+    pub warned_about: Option<String>,
+}
+
+/// A row of `file_claims` (the original's table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimRow {
+    pub id: String,
+    pub session_id: String,
+    pub repo_path: String,
+    /// Repo-relative; a path ending in `/` (or naming a directory) covers everything below it.
+    pub file_path: String,
+    /// `EXCLUSIVE`, `SHARED` or `INTENT`.
+    pub mode: String,
+    pub claimed_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    /// JSON, e.g. `{"reason":"…"}`.
+    pub metadata: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewClaim {
+    pub id: String,
+    pub session_id: String,
+    pub repo_path: String,
+    pub file_path: String,
+    pub mode: String,
+    pub expires_at: Timestamp,
+    pub metadata: Option<String>,
+    pub now: Timestamp,
+}

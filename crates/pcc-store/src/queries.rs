@@ -6,7 +6,9 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Result, StoreError};
-use crate::model::{GitDetails, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow};
+use crate::model::{
+    ClaimRow, GitDetails, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow, TouchedFile,
+};
 use crate::time::Timestamp;
 
 /// Read queries over a connection or an open transaction.
@@ -82,6 +84,36 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
 
 fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
+}
+
+const TOUCHED_COLUMNS: &str = "f.session_id, f.file_path, f.last_tool, f.first_at, f.last_at, f.edits, f.warned_about";
+
+fn touched_from_row(row: &Row<'_>) -> rusqlite::Result<TouchedFile> {
+    Ok(TouchedFile {
+        session_id: row.get(0)?,
+        file_path: row.get(1)?,
+        last_tool: row.get(2)?,
+        first_at: ts(row, 3)?.unwrap_or(Timestamp(0)),
+        last_at: ts(row, 4)?.unwrap_or(Timestamp(0)),
+        edits: row.get(5)?,
+        warned_about: row.get(6)?,
+    })
+}
+
+const CLAIM_COLUMNS: &str =
+    "c.id, c.session_id, c.repo_path, c.file_path, c.claim_mode, c.claimed_at, c.expires_at, c.metadata";
+
+fn claim_from_row(row: &Row<'_>) -> rusqlite::Result<ClaimRow> {
+    Ok(ClaimRow {
+        id: row.get(0)?,
+        session_id: row.get(1)?,
+        repo_path: row.get(2)?,
+        file_path: row.get(3)?,
+        mode: row.get(4)?,
+        claimed_at: ts(row, 5)?,
+        expires_at: ts(row, 6)?,
+        metadata: row.get(7)?,
+    })
 }
 
 const SNAPSHOT_COLUMNS: &str = "name, repo_path, session_id, worktree_path, worktree_name, branch, head_commit, \
@@ -163,6 +195,62 @@ impl<'c> Queries<'c> {
                 r.get(0)
             })
             .map_err(self.err("count claims"))
+    }
+
+    /// Open sessions whose checkout is exactly one of `paths` (hooks find their session by path).
+    pub fn open_sessions_at(&self, paths: &[&str]) -> Result<Vec<SessionRow>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = (1..=paths.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        self.sessions_where(
+            "find session by path",
+            &format!("worktree_path IN ({marks}) AND state != 'ended'"),
+            rusqlite::params_from_iter(paths),
+        )
+    }
+
+    /// Files of a repository edited by sessions that have not ended, with their sessions.
+    pub fn touched_files(&self, repo: &str) -> Result<Vec<TouchedFile>> {
+        self.touched_where("list touched files", "f.repo_path = ?1", [repo])
+    }
+
+    /// Sessions that have not ended and edited this file.
+    pub fn touched_file(&self, repo: &str, file: &str) -> Result<Vec<TouchedFile>> {
+        self.touched_where("find touched file", "f.repo_path = ?1 AND f.file_path = ?2", [repo, file])
+    }
+
+    fn touched_where(&self, op: &'static str, clause: &str, params: impl rusqlite::Params) -> Result<Vec<TouchedFile>> {
+        let sql = format!(
+            "SELECT {TOUCHED_COLUMNS} FROM session_files f JOIN sessions s ON s.id = f.session_id \
+             WHERE {clause} AND s.state != 'ended' ORDER BY f.file_path, f.first_at, f.session_id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
+        let rows = stmt.query_map(params, touched_from_row).map_err(self.err(op))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
+    }
+
+    /// Active claims of a repository that cover `file`: on the file itself, or on a directory
+    /// above it (`src/auth` or `src/auth/` covers `src/auth/login.rs`). Expiry is the caller's test.
+    pub fn active_claims_covering(&self, repo: &str, file: &str) -> Result<Vec<ClaimRow>> {
+        self.claims_where(
+            "find claims",
+            "c.repo_path = ?1 AND c.is_active = 1 AND (c.file_path = ?2 OR \
+             substr(?2, 1, length(rtrim(c.file_path, '/')) + 1) = rtrim(c.file_path, '/') || '/')",
+            [repo, file],
+        )
+    }
+
+    /// Active claims of a repository (expiry is the caller's test).
+    pub fn active_claims(&self, repo: &str) -> Result<Vec<ClaimRow>> {
+        self.claims_where("list claims", "c.repo_path = ?1 AND c.is_active = 1", [repo])
+    }
+
+    fn claims_where(&self, op: &'static str, clause: &str, params: impl rusqlite::Params) -> Result<Vec<ClaimRow>> {
+        let sql = format!("SELECT {CLAIM_COLUMNS} FROM file_claims c WHERE {clause} ORDER BY c.claimed_at, c.id");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
+        let rows = stmt.query_map(params, claim_from_row).map_err(self.err(op))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
     }
 
     pub fn snapshots(&self, repo: Option<&str>) -> Result<Vec<SnapshotRow>> {
@@ -305,6 +393,86 @@ impl<'c> WriteTx<'c> {
             [id],
         )?;
         Ok(())
+    }
+
+    /// A hook saw the agent act: refresh the heartbeat and the last activity. `tool` and
+    /// `agent_state` are left as they were when `None`. Returns whether the session was open.
+    pub fn record_activity(
+        &self,
+        id: &str,
+        tool: Option<&str>,
+        agent_state: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let n = self.exec(
+            "record activity",
+            "UPDATE sessions SET last_heartbeat = ?4, last_activity_at = ?4, last_tool = COALESCE(?2, last_tool), \
+             agent_state = COALESCE(?3, agent_state) WHERE id = ?1 AND state IN ('live', 'starting')",
+            params![id, tool, agent_state, now.to_string()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Remember that a session's agent edited `file` (repo-relative).
+    pub fn touch_file(
+        &self,
+        session_id: &str,
+        repo: &str,
+        file: &str,
+        tool: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.exec(
+            "record touched file",
+            "INSERT INTO session_files (session_id, repo_path, file_path, last_tool, first_at, last_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+             ON CONFLICT (session_id, file_path) DO UPDATE SET last_tool = excluded.last_tool, \
+             last_at = excluded.last_at, edits = edits + 1",
+            params![session_id, repo, file, tool, now.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Record which sessions the agent was warned about for a file it edited.
+    pub fn set_warned_about(&self, session_id: &str, file: &str, others: &str) -> Result<()> {
+        self.exec(
+            "record warning",
+            "UPDATE session_files SET warned_about = ?3 WHERE session_id = ?1 AND file_path = ?2",
+            params![session_id, file, others],
+        )?;
+        Ok(())
+    }
+
+    pub fn insert_claim(&self, c: &NewClaim) -> Result<()> {
+        self.exec(
+            "insert claim",
+            "INSERT INTO file_claims (id, session_id, repo_path, file_path, claim_mode, claimed_at, expires_at, \
+             last_heartbeat, metadata, is_active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8, 1)",
+            params![
+                c.id,
+                c.session_id,
+                c.repo_path,
+                c.file_path,
+                c.mode,
+                c.now.to_string(),
+                c.expires_at.to_string(),
+                c.metadata
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A kept session is taken up again by a new agent process (Claude Code reopening its
+    /// worktree): it is live again, under the new PID.
+    pub fn revive_session(&self, id: &str, pid: i64, pid_start: Option<i64>, now: Timestamp) -> Result<bool> {
+        let n = self.exec(
+            "revive session",
+            "UPDATE sessions SET state = 'live', pid = ?2, pid_start_time = ?3, agent_pid = NULL, \
+             agent_pid_start_time = NULL, kept_reason = NULL, ended_at = NULL, agent_state = NULL, \
+             last_heartbeat = ?4 WHERE id = ?1 AND state = 'kept'",
+            params![id, pid, pid_start, now.to_string()],
+        )?;
+        Ok(n > 0)
     }
 
     pub fn insert_snapshot(&self, s: &NewSnapshot) -> Result<()> {

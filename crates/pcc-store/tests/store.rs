@@ -57,7 +57,10 @@ fn a_missing_file_becomes_the_latest_schema_in_wal_mode() {
     assert!(db.is_file());
 
     let report = store.migration_report();
-    assert_eq!(report.applied, ["V1__original_schema", "V2__sessions_lifecycle", "V3__checkout_cache"]);
+    assert_eq!(
+        report.applied,
+        ["V1__original_schema", "V2__sessions_lifecycle", "V3__checkout_cache", "V4__session_files"]
+    );
     assert_eq!(report.adopted_legacy, None);
     let info = store.schema_info().unwrap();
     assert_eq!((info.migration, info.latest), (LATEST_MIGRATION, LATEST_MIGRATION));

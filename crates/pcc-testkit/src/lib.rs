@@ -72,6 +72,8 @@ impl TestEnv {
             "PARALLEL_CC_WORKTREE",
             "PARALLEL_CC_LOG",
             "CLAUDE_PROJECT_DIR",
+            "CLAUDE_PID",
+            "CLAUDE_CODE_SESSION_ID",
             "GIT_DIR",
             "GIT_WORK_TREE",
             "GIT_INDEX_FILE",

@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
         name: a.worktree.name,
         agent: None,
         registered_by: RegisteredBy::Register,
+        new_session: false,
     };
     let detail = coord.register(&req)?;
     for w in &detail.warnings {

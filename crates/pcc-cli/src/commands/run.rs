@@ -98,6 +98,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
         name: a.worktree.name,
         agent: agent_name,
         registered_by: RegisteredBy::Supervisor,
+        new_session: false,
     };
     let (done, spinner) = slow_progress(ctx);
     let registered = coord.register(&req);

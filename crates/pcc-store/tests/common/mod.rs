@@ -64,7 +64,7 @@ impl LegacyVersion {
 }
 
 /// Every table of the data model (PRODUCT.md §9): the original's and parallel-cc's.
-pub const ALL_TABLES: [&str; 9] = [
+pub const ALL_TABLES: [&str; 10] = [
     "sessions",
     "merge_events",
     "subscriptions",
@@ -74,6 +74,7 @@ pub const ALL_TABLES: [&str; 9] = [
     "auto_fix_suggestions",
     "budget_tracking",
     "snapshots",
+    "session_files",
 ];
 
 pub const REPO: &str = "/home/u/proj";
