@@ -8,34 +8,10 @@
 # Everything happens in a temporary directory with its own HOME, git config and data dir.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
 runs="${BENCH_HOOK_RUNS:-300}"
 sessions="${BENCH_HOOK_SESSIONS:-20}"
-for tool in git hyperfine python3; do
-  command -v "$tool" >/dev/null || { echo "bench: '$tool' is required" >&2; exit 2; }
-done
-if [ -z "${PCC_BIN:-}" ]; then
-  echo "bench: building release binary..." >&2
-  cargo build --release --locked -q -p pcc-cli --manifest-path "$root/Cargo.toml"
-  PCC_BIN="$root/target/release/parallel-cc"
-fi
-pcc="$PCC_BIN"
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/pcc-hookbench.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export HOME="$work/home" PARALLEL_CC_DATA_DIR="$work/data" GIT_CONFIG_NOSYSTEM=1
-export GIT_CONFIG_GLOBAL="$work/home/.gitconfig" NO_COLOR=1
-unset PARALLEL_CC_SESSION_ID CLAUDE_PROJECT_DIR CLAUDE_PID
-mkdir -p "$HOME"
-git config --global user.name bench
-git config --global user.email bench@example.invalid
-git config --global init.defaultBranch main
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # A 2 000-file repository; every session has the edited file changed in its checkout, so the
 # post-tool-use hook compares it across all of them and warns.

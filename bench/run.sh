@@ -10,38 +10,13 @@
 # of the user's is read or written.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
 sessions="${BENCH_SESSIONS:-100}"
 files="${BENCH_FILES:-20000}"
 runs="${BENCH_RUNS:-30}"
 
-for tool in git hyperfine python3; do
-  command -v "$tool" >/dev/null || { echo "bench: '$tool' is required (apt-get install $tool)" >&2; exit 2; }
-done
 [ -x /usr/bin/time ] || { echo "bench: GNU time is required (apt-get install time)" >&2; exit 2; }
-
-if [ -z "${PCC_BIN:-}" ]; then
-  echo "bench: building release binary..." >&2
-  cargo build --release --locked -q -p pcc-cli --manifest-path "$root/Cargo.toml"
-  PCC_BIN="$root/target/release/parallel-cc"
-fi
-pcc="$PCC_BIN"
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/pcc-bench.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-export HOME="$work/home" PARALLEL_CC_DATA_DIR="$work/data" GIT_CONFIG_NOSYSTEM=1
-export GIT_CONFIG_GLOBAL="$work/home/.gitconfig" NO_COLOR=1
-mkdir -p "$HOME"
-git config --global user.name bench
-git config --global user.email bench@example.invalid
-git config --global init.defaultBranch main
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # A process that stays alive for the whole benchmark: sessions registered for it are live.
 keeper() { sleep 3600 & pids+=("$!"); }

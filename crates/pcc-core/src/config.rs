@@ -431,7 +431,7 @@ pub fn set_in_file(path: &Path, key: &str, text: &str) -> Result<(&'static str, 
         return Err(CoreError::ConfigParse { path: path.to_path_buf(), reason: format!("{section} is not a table") });
     };
     table.insert(name, Item::Value(to_toml(&value)));
-    write_atomic(path, doc.to_string().as_bytes())?;
+    crate::fsutil::write_atomic(path, doc.to_string().as_bytes(), 0o644)?;
     Ok((def.key, value))
 }
 
@@ -442,22 +442,9 @@ pub fn unset_in_file(path: &Path, key: &str) -> Result<bool> {
     let (section, name) = def.key.split_once('.').unwrap_or(("", def.key));
     let removed = doc.get_mut(section).and_then(Item::as_table_like_mut).and_then(|t| t.remove(name)).is_some();
     if removed {
-        write_atomic(path, doc.to_string().as_bytes())?;
+        crate::fsutil::write_atomic(path, doc.to_string().as_bytes(), 0o644)?;
     }
     Ok(removed)
-}
-
-/// Write through a temporary file in the same directory and rename over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io_err("cannot write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err("cannot replace", path)(e)
-    })
 }
 
 /// Import the budget settings of the original's `config.json` once (it is renamed afterwards).

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use pcc_git::{CommitId, Repo};
-use pcc_store::{ClaimRow, SessionRow, SessionState, Timestamp};
+use pcc_store::{ClaimRow, SessionRow, SessionState, Timestamp, TouchedFile};
 use serde_json::json;
 
 use crate::coordinator::Coordinator;
@@ -178,13 +178,12 @@ impl Coordinator {
                 }
             }))
         };
-        let acting = match owner {
-            Some(o) if same_agent(o, &me) => o.clone(),
-            _ if root == Path::new(&me.worktree_path) => me.clone(),
-            _ if !cfg.bool("hooks.guard_worktree").unwrap_or(true) => me.clone(),
-            other => {
+        let acting = match acting_session(&root, owner, &me) {
+            Some(a) => a,
+            None if !cfg.bool("hooks.guard_worktree").unwrap_or(true) => me.clone(),
+            None => {
                 let right = Path::new(&me.worktree_path).join(&rel);
-                let whose = match other {
+                let whose = match owner {
                     Some(o) => format!(
                         "the checkout of another parallel-cc session ({}, branch {})",
                         short_id(&o.id),
@@ -235,36 +234,33 @@ impl Coordinator {
             let target = resolve_path(&file);
             sessions = self.store.read().open_sessions_for_repo(&me.repo_path)?;
             if let Some((root, owner)) = locate(&target, &me.repo_path, &sessions) {
-                let acting = match owner {
-                    Some(o) if same_agent(o, &me) => Some(o.clone()),
-                    _ if root == Path::new(&me.worktree_path) => Some(me.clone()),
-                    _ => None,
-                };
-                edited = acting.map(|a| (a, relative(&target, &root)));
+                edited = acting_session(&root, owner, &me).map(|a| (a, relative(&target, &root)));
             }
         }
-        self.store.write(|tx| -> Result<()> {
-            tx.record_activity(&me.id, tool, Some("working"), now)?;
-            if let Some((acting, rel)) = &edited {
-                if acting.id != me.id {
-                    tx.record_activity(&acting.id, tool, Some("working"), now)?;
-                }
-                tx.touch_file(&acting.id, &acting.repo_path, rel, tool, now)?;
-            }
-            Ok(())
-        })?;
-        let Some((acting, rel)) = edited else { return Ok(HookReply::Silent) };
-        let overlaps = self.file_overlaps(&acting, &rel, &sessions)?;
+        let Some((acting, rel)) = edited else {
+            self.store.write(|tx| tx.record_activity(&me.id, tool, Some("working"), now))?;
+            return Ok(HookReply::Silent);
+        };
+        let touched = self.store.read().touched_file(&acting.repo_path, &rel)?;
+        let warned = touched.iter().find(|t| t.session_id == acting.id).and_then(|t| t.warned_about.clone());
+        let overlaps = self.file_overlaps(&acting, &rel, &sessions, &touched)?;
         let mut ids: Vec<&str> = overlaps.iter().map(|o| o.session.id.as_str()).collect();
         ids.sort_unstable();
         let key = ids.join(",");
-        let before = self.store.read().touched_file(&acting.repo_path, &rel)?;
-        let warned = before.iter().find(|t| t.session_id == acting.id).and_then(|t| t.warned_about.clone());
-        if warned.as_deref().unwrap_or("") == key {
-            return Ok(HookReply::Silent);
-        }
-        self.store.write(|tx| tx.set_warned_about(&acting.id, &rel, &key))?;
-        if overlaps.is_empty() {
+        // Warn once per set of other sessions: again only when that set changes.
+        let news = warned.as_deref().unwrap_or("") != key;
+        self.store.write(|tx| -> Result<()> {
+            tx.record_activity(&me.id, tool, Some("working"), now)?;
+            if acting.id != me.id {
+                tx.record_activity(&acting.id, tool, Some("working"), now)?;
+            }
+            tx.touch_file(&acting.id, &acting.repo_path, &rel, tool, now)?;
+            if news {
+                tx.set_warned_about(&acting.id, &rel, &key)?;
+            }
+            Ok(())
+        })?;
+        if !news || overlaps.is_empty() {
             return Ok(HookReply::Silent);
         }
         Ok(HookReply::Json(json!({
@@ -276,12 +272,13 @@ impl Coordinator {
     }
 
     /// Other live sessions of the repository changing `rel`: edited through their hooks, changed
-    /// in their checkout (committed or not), or claimed.
-    pub(crate) fn file_overlaps(
+    /// in their checkout (committed or not), or claimed. `touched`: the sessions that edited it.
+    fn file_overlaps(
         &self,
         acting: &SessionRow,
         rel: &str,
         sessions: &[SessionRow],
+        touched: &[TouchedFile],
     ) -> Result<Vec<FileOverlap>> {
         let now = self.now();
         let stale = self.config(Some(Path::new(&acting.repo_path)))?.stale_minutes();
@@ -293,14 +290,11 @@ impl Coordinator {
         if others.is_empty() {
             return Ok(Vec::new());
         }
-        let q = self.store.read();
-        let touched: HashMap<String, Timestamp> =
-            q.touched_file(&acting.repo_path, rel)?.into_iter().map(|t| (t.session_id, t.last_at)).collect();
-        let claims = q.active_claims_covering(&acting.repo_path, rel)?;
+        let claims = self.store.read().active_claims_covering(&acting.repo_path, rel)?;
         let mut versions = Versions::new(&acting.repo_path, rel);
         let mut out = Vec::new();
         for o in others {
-            let edited_at = touched.get(&o.id).copied();
+            let edited_at = touched.iter().find(|t| t.session_id == o.id).map(|t| t.last_at);
             let changed = edited_at.is_none() && versions.changed_in(o);
             let held: Vec<ClaimRow> = claims
                 .iter()
@@ -448,6 +442,16 @@ fn same_agent(a: &SessionRow, b: &SessionRow) -> bool {
     }
     let pids = |s: &SessionRow| [Some(s.pid), s.agent_pid];
     pids(a).iter().flatten().any(|p| pids(b).contains(&Some(*p)))
+}
+
+/// The session an edit in the checkout at `root` (worked in by `owner`) acts for: `me` in its own
+/// checkout, or a session of the same agent working there; `None` for anyone else's checkout.
+fn acting_session(root: &Path, owner: Option<&SessionRow>, me: &SessionRow) -> Option<SessionRow> {
+    match owner {
+        Some(o) if same_agent(o, me) => Some(o.clone()),
+        _ if root == Path::new(&me.worktree_path) => Some(me.clone()),
+        _ => None,
+    }
 }
 
 /// The checkout `target` lies in: the deepest of the main checkout and the open sessions'
@@ -600,12 +604,18 @@ impl<'a> Versions<'a> {
         Versions { repo_path, rel, repo: None, main_head: None, at: HashMap::new() }
     }
 
+    /// The repository, opened on first use (`None` if it cannot be).
+    fn repo(&mut self) -> Option<&Repo> {
+        let path = self.repo_path;
+        self.repo.get_or_insert_with(|| Repo::open(Path::new(path)).ok()).as_ref()
+    }
+
     fn blob_at(&mut self, commit: &CommitId) -> Option<Option<String>> {
         if let Some(v) = self.at.get(commit.as_str()) {
             return Some(v.clone());
         }
-        let repo = self.repo.get_or_insert_with(|| Repo::open(Path::new(self.repo_path)).ok()).as_ref()?;
-        let v = repo.blob_id_at(commit, self.rel).ok()?;
+        let rel = self.rel;
+        let v = self.repo()?.blob_id_at(commit, rel).ok()?;
         self.at.insert(commit.as_str().to_string(), v.clone());
         Some(v)
     }
@@ -615,8 +625,7 @@ impl<'a> Versions<'a> {
     fn changed_in(&mut self, s: &SessionRow) -> bool {
         let Ok(current) = pcc_git::file_blob_id(&Path::new(&s.worktree_path).join(self.rel)) else { return false };
         if self.main_head.is_none() {
-            let repo = self.repo.get_or_insert_with(|| Repo::open(Path::new(self.repo_path)).ok());
-            self.main_head = Some(repo.as_ref().and_then(|r| r.head_commit().ok().flatten()));
+            self.main_head = Some(self.repo().and_then(|r| r.head_commit().ok().flatten()));
         }
         let mut known = Vec::new();
         let bases = [self.main_head.clone().flatten(), s.base_commit.as_deref().and_then(CommitId::parse)];

@@ -439,7 +439,7 @@ pub fn apply(env: &Environment, req: &InstallRequest) -> Result<InstallReport> {
     }
     if !req.dry_run {
         for w in &plan {
-            files::write_atomic(&w.path, &w.new, w.new_mode)?;
+            crate::fsutil::write_atomic(&w.path, w.new.as_bytes(), w.new_mode)?;
             tracing::info!(path = %w.path.display(), "install wrote");
         }
     }

@@ -16,6 +16,7 @@ mod coordinator;
 mod doctor;
 pub mod env;
 mod error;
+mod fsutil;
 mod gitinfo;
 pub mod hook_input;
 mod hooks;

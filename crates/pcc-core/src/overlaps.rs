@@ -91,17 +91,12 @@ impl Coordinator {
             }
             // A worktree's own work: everything since it forked from the main checkout's line.
             // The main checkout's: what is not committed yet.
-            let base = if s.is_main_repo {
-                None
-            } else {
-                let head = Repo::checkout_head(wt).ok().flatten();
-                match (head, &main_head) {
-                    (Some(h), Some(m)) => repo.merge_base(&h, m).ok().flatten(),
-                    _ => None,
-                }
-                .or_else(|| s.base_commit.as_deref().and_then(CommitId::parse))
+            let fallback = s.base_commit.as_deref().and_then(CommitId::parse);
+            let since = match s.is_main_repo {
+                true => pcc_git::changes_since_fork(wt, None, None),
+                false => pcc_git::changes_since_fork(wt, main_head.as_ref(), fallback.as_ref()),
             };
-            let changed = match pcc_git::changed_since(wt, base.as_ref()) {
+            let (changed, base) = match since {
                 Ok(c) => c,
                 Err(e) => {
                     warnings.push(format!("session {}: {e}", s.id));

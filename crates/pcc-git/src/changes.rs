@@ -30,28 +30,24 @@ pub fn file_blob_id(path: &Path) -> Result<Option<String>> {
 }
 
 impl Repo {
-    /// The blob id of `rel` (repo-relative, `/`-separated) in `commit`, or `None` when the commit
-    /// has no such file.
-    pub fn blob_id_at(&self, commit: &CommitId, rel: &str) -> Result<Option<String>> {
-        let repo = self.gix();
-        let commit = repo.find_commit(commit.oid()?).map_err(gix_err("find commit"))?;
+    /// The blob of `rel` (repo-relative, `/`-separated) in `commit`, or `None` when the commit has
+    /// no such file.
+    fn blob_entry(&self, commit: &CommitId, rel: &str) -> Result<Option<gix::ObjectId>> {
+        let commit = self.gix().find_commit(commit.oid()?).map_err(gix_err("find commit"))?;
         let tree = commit.tree().map_err(gix_err("read tree"))?;
         let entry = tree.lookup_entry_by_path(Path::new(rel)).map_err(gix_err("look up path"))?;
-        Ok(entry.filter(|e| !e.mode().is_tree()).map(|e| e.object_id().to_hex().to_string()))
+        Ok(entry.filter(|e| !e.mode().is_tree()).map(|e| e.object_id()))
+    }
+
+    /// The blob id (40 hex) of `rel` in `commit`, or `None` when the commit has no such file.
+    pub fn blob_id_at(&self, commit: &CommitId, rel: &str) -> Result<Option<String>> {
+        Ok(self.blob_entry(commit, rel)?.map(|id| id.to_hex().to_string()))
     }
 
     /// The content of `rel` in `commit`, or `None` when the commit has no such file.
     pub fn blob_at(&self, commit: &CommitId, rel: &str) -> Result<Option<Vec<u8>>> {
-        let repo = self.gix();
-        let commit = repo.find_commit(commit.oid()?).map_err(gix_err("find commit"))?;
-        let tree = commit.tree().map_err(gix_err("read tree"))?;
-        let Some(entry) = tree.lookup_entry_by_path(Path::new(rel)).map_err(gix_err("look up path"))? else {
-            return Ok(None);
-        };
-        if entry.mode().is_tree() {
-            return Ok(None);
-        }
-        let blob = repo.find_blob(entry.object_id()).map_err(gix_err("read blob"))?;
+        let Some(id) = self.blob_entry(commit, rel)? else { return Ok(None) };
+        let blob = self.gix().find_blob(id).map_err(gix_err("read blob"))?;
         Ok(Some(blob.data.clone()))
     }
 
@@ -62,11 +58,24 @@ impl Repo {
     }
 }
 
-/// Repo-relative paths (sorted, `/`-separated) that differ in the checkout at `path` from the tree
-/// of `base`: committed since, staged, modified, deleted or untracked (not ignored). With no base,
-/// from the checkout's HEAD. Read-only: the index is never written.
-pub fn changed_since(path: &Path, base: Option<&CommitId>) -> Result<Vec<String>> {
+/// What the checkout at `path` changes, and from where: repo-relative paths (sorted,
+/// `/`-separated) that differ from the base, committed since, staged, modified, deleted or untracked
+/// (not ignored). The base is where the checkout forked off `main_head`'s line (the merge base of
+/// its HEAD and `main_head`), else `fallback`; with neither, its own HEAD (uncommitted changes
+/// only). One repository open; read-only: the index is never written.
+pub fn changes_since_fork(
+    path: &Path,
+    main_head: Option<&CommitId>,
+    fallback: Option<&CommitId>,
+) -> Result<(Vec<String>, Option<CommitId>)> {
     let repo = Repo::workdir_of(path)?;
+    let fork = match (repo.head_id().ok(), main_head) {
+        (Some(head), Some(main)) => {
+            repo.merge_base(head.detach(), main.oid()?).ok().flatten().map(|id| CommitId::from_oid(id.detach()))
+        }
+        _ => None,
+    };
+    let base = fork.or_else(|| fallback.cloned());
     let mut status = repo
         .status(gix::progress::Discard)
         .map_err(gix_err("status"))?
@@ -74,7 +83,7 @@ pub fn changed_since(path: &Path, base: Option<&CommitId>) -> Result<Vec<String>
         .tree_index_track_renames(gix::status::tree_index::TrackRenames::Disabled)
         .index_worktree_rewrites(None)
         .index_worktree_options_mut(|o| o.thread_limit = Some(1));
-    if let Some(base) = base {
+    if let Some(base) = &base {
         let tree =
             repo.find_commit(base.oid()?).map_err(gix_err("find commit"))?.tree_id().map_err(gix_err("read tree"))?;
         status = status.head_tree(tree.detach());
@@ -92,5 +101,5 @@ pub fn changed_since(path: &Path, base: Option<&CommitId>) -> Result<Vec<String>
     }
     paths.sort_unstable();
     paths.dedup();
-    Ok(paths)
+    Ok((paths, base))
 }
