@@ -9,7 +9,8 @@ done
 
 if [ -z "${PCC_BIN:-}" ]; then
   echo "bench: building release binary..." >&2
-  cargo build --release --locked -q -p pcc-cli --manifest-path "$root/Cargo.toml"
+  # From the repository root, so its .cargo/config.toml (SQLite build flags) applies.
+  (cd "$root" && cargo build --release --locked -q -p pcc-cli)
   PCC_BIN="$root/target/release/parallel-cc"
 fi
 pcc="$PCC_BIN"

@@ -18,16 +18,22 @@ const CAPTURED_PROJECT: &str = "/home/dev/src/project";
 /// Run `parallel-cc hook <event>` with `stdin` and extra environment variables.
 fn hook(env: &Env, event: &str, stdin: &[u8], vars: &[(&str, String)]) -> Out {
     let mut c = env.pcc();
-    c.args(["hook", event]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args(["hook", event]);
     for (k, v) in vars {
         c.env(k, v);
     }
+    feed(c, &format!("hook {event}"), stdin)
+}
+
+/// Run `c` with `stdin` as its standard input.
+fn feed(mut c: std::process::Command, what: &str, stdin: &[u8]) -> Out {
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn hook");
     let mut input = child.stdin.take().unwrap();
     // A hook may stop reading early (huge input): a broken pipe is fine.
     let _ = input.write_all(stdin);
     drop(input);
-    Out::from_output(&format!("hook {event}"), child.wait_with_output().unwrap())
+    Out::from_output(what, child.wait_with_output().unwrap())
 }
 
 fn as_session(id: &str) -> Vec<(&'static str, String)> {
@@ -240,6 +246,38 @@ fn an_edit_to_a_file_another_session_changed_warns_once_naming_it() {
     std::fs::write(&file, "ONE-B\ntwo\nthree\nfour\nfive\n").unwrap();
     let o = t.env.pcc().args(["overlaps", "--json", "--repo"]).arg(&t.repo).out().ok().json();
     assert_eq!(o["overlaps"][0]["mergesCleanly"], false, "{o:#}");
+}
+
+#[test]
+fn changes_come_and_go_in_another_checkout_and_are_seen_each_time() {
+    // The base versions are looked up once and cached; the checkouts are read on every call.
+    let t = two_sessions();
+    let file = t.b_wt.join("src/lib.rs");
+    std::fs::write(&file, "one\ntwo\nthree\nfour\nFIVE\n").unwrap();
+    let input = payload("PostToolUse", "Edit", &file, &t.b_wt);
+    let warned = |out: Out| out.ok().json()["hookSpecificOutput"]["additionalContext"].as_str().unwrap().to_string();
+
+    std::fs::write(t.repo.join("src/lib.rs"), "ONE\ntwo\nthree\nfour\nfive\n").unwrap();
+    assert!(warned(hook(&t.env, "post-tool-use", &input, &as_session(&t.b))).contains(&t.a[..8]));
+    let conn = rusqlite::Connection::open(t.env.data_dir().join("coordinator.db")).unwrap();
+    let cached: i64 = conn
+        .query_row("SELECT COUNT(*) FROM blob_cache WHERE file_path = 'src/lib.rs' AND blob_id IS NOT NULL", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(cached >= 1, "the base version is cached");
+
+    // A puts the file back: nothing to warn about any more.
+    std::fs::write(t.repo.join("src/lib.rs"), "one\ntwo\nthree\nfour\nfive\n").unwrap();
+    assert_silent(&hook(&t.env, "post-tool-use", &input, &as_session(&t.b)), "A reverted");
+    // A changes it again: B hears about it again.
+    std::fs::write(t.repo.join("src/lib.rs"), "one\nTWO\nthree\nfour\nfive\n").unwrap();
+    assert!(warned(hook(&t.env, "post-tool-use", &input, &as_session(&t.b))).contains(&t.a[..8]));
+    // The same hook through the full command line parser (a global option first) behaves alike.
+    std::fs::write(t.repo.join("src/lib.rs"), "one\ntwo\nthree\nfour\nfive\n").unwrap();
+    let mut c = t.env.pcc();
+    c.args(["--quiet", "hook", "post-tool-use"]).env("PARALLEL_CC_SESSION_ID", &t.b);
+    assert_silent(&feed(c, "--quiet hook post-tool-use", &input), "through clap, A reverted");
 }
 
 fn insert_claim(env: &Env, session: &str, repo: &Path, file: &str, mode: &str) {

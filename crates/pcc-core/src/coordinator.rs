@@ -97,19 +97,7 @@ impl Coordinator {
 
     /// Is the session's supervisor (or its agent) still running?
     pub(crate) fn is_alive(&self, s: &SessionRow, stale_minutes: i64) -> bool {
-        if s.execution_mode == "e2b" {
-            // Sandbox runs are history once their CLI has gone; they are never reaped as stale.
-            return matches!(s.state, SessionState::Live | SessionState::Starting)
-                && matches!(process::probe(s.pid), process::ProcState::Running { .. });
-        }
-        rules::is_alive(&LivenessFacts {
-            supervisor: process::probe(s.pid),
-            recorded_start: s.pid_start_time,
-            agent: s.agent_pid.map(|p| (process::probe(p), s.agent_pid_start_time)),
-            last_heartbeat: s.last_heartbeat,
-            now: self.now(),
-            stale_minutes,
-        })
+        alive_at(s, stale_minutes, self.now())
     }
 
     /// Append a line to `snapshots.log` in the data dir.
@@ -146,4 +134,22 @@ impl Coordinator {
     pub(crate) fn open_repo(&self, repo_path: &str) -> Result<Repo> {
         Ok(Repo::open(Path::new(repo_path))?)
     }
+}
+
+/// Is the session's supervisor (or its agent) still running at `now`? (Probes processes only, so
+/// it can run on another thread than the coordinator's.)
+pub(crate) fn alive_at(s: &SessionRow, stale_minutes: i64, now: pcc_store::Timestamp) -> bool {
+    if s.execution_mode == "e2b" {
+        // Sandbox runs are history once their CLI has gone; they are never reaped as stale.
+        return matches!(s.state, SessionState::Live | SessionState::Starting)
+            && matches!(process::probe(s.pid), process::ProcState::Running { .. });
+    }
+    rules::is_alive(&LivenessFacts {
+        supervisor: process::probe(s.pid),
+        recorded_start: s.pid_start_time,
+        agent: s.agent_pid.map(|p| (process::probe(p), s.agent_pid_start_time)),
+        last_heartbeat: s.last_heartbeat,
+        now,
+        stale_minutes,
+    })
 }

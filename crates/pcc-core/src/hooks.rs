@@ -107,6 +107,10 @@ pub(crate) struct FileOverlap {
     pub claims: Vec<ClaimRow>,
 }
 
+/// How long a blob id looked up for the overlap test stays cached (it never goes stale; this only
+/// bounds the table).
+const BLOB_CACHE_SECS: i64 = 30 * 24 * 3600;
+
 impl Coordinator {
     /// Handle one hook event. Errors are for the caller to log; they must not reach the agent.
     pub fn hook(&mut self, event: HookEvent, input: &HookInput, env: &HookEnv) -> Result<HookReply> {
@@ -243,7 +247,7 @@ impl Coordinator {
         };
         let touched = self.store.read().touched_file(&acting.repo_path, &rel)?;
         let warned = touched.iter().find(|t| t.session_id == acting.id).and_then(|t| t.warned_about.clone());
-        let overlaps = self.file_overlaps(&acting, &rel, &sessions, &touched)?;
+        let (overlaps, looked_up) = self.file_overlaps(&acting, &rel, &sessions, &touched)?;
         let mut ids: Vec<&str> = overlaps.iter().map(|o| o.session.id.as_str()).collect();
         ids.sort_unstable();
         let key = ids.join(",");
@@ -257,6 +261,9 @@ impl Coordinator {
             tx.touch_file(&acting.id, &acting.repo_path, &rel, tool, now)?;
             if news {
                 tx.set_warned_about(&acting.id, &rel, &key)?;
+            }
+            if !looked_up.is_empty() {
+                tx.cache_blobs(&rel, &looked_up, now, now.plus_secs(-BLOB_CACHE_SECS))?;
             }
             Ok(())
         })?;
@@ -273,39 +280,58 @@ impl Coordinator {
 
     /// Other live sessions of the repository changing `rel`: edited through their hooks, changed
     /// in their checkout (committed or not), or claimed. `touched`: the sessions that edited it.
+    /// Also returns the blob ids looked up in the repository, for the blob cache.
     fn file_overlaps(
         &self,
         acting: &SessionRow,
         rel: &str,
         sessions: &[SessionRow],
         touched: &[TouchedFile],
-    ) -> Result<Vec<FileOverlap>> {
+    ) -> Result<(Vec<FileOverlap>, Vec<BlobAt>)> {
         let now = self.now();
         let stale = self.config(Some(Path::new(&acting.repo_path)))?.stale_minutes();
         let others: Vec<&SessionRow> = sessions
             .iter()
             .filter(|s| s.id != acting.id && s.state != SessionState::Kept && s.execution_mode != "e2b")
-            .filter(|s| self.is_alive(s, stale))
             .collect();
         if others.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         let claims = self.store.read().active_claims_covering(&acting.repo_path, rel)?;
-        let mut versions = Versions::new(&acting.repo_path, rel);
+        let cached = self.store.read().cached_blobs(rel)?;
+        let mut versions = Versions::new(&acting.repo_path, rel, cached);
+        // Which sessions are alive (a /proc read each) is found on a second thread while this one
+        // reads their copies of the file: the two halves of this hook's time.
+        let (alive, found) = std::thread::scope(|scope| {
+            let probing = (others.len() > 1).then(|| {
+                let others = &others;
+                scope.spawn(move || others.iter().map(|o| crate::coordinator::alive_at(o, stale, now)).collect())
+            });
+            let found: Vec<(Option<Timestamp>, bool)> = others
+                .iter()
+                .map(|o| {
+                    let edited_at = touched.iter().find(|t| t.session_id == o.id).map(|t| t.last_at);
+                    (edited_at, edited_at.is_none() && versions.changed_in(o))
+                })
+                .collect();
+            let alive: Vec<bool> = match probing.map(|h| h.join()) {
+                Some(Ok(v)) => v,
+                _ => others.iter().map(|o| crate::coordinator::alive_at(o, stale, now)).collect(),
+            };
+            (alive, found)
+        });
         let mut out = Vec::new();
-        for o in others {
-            let edited_at = touched.iter().find(|t| t.session_id == o.id).map(|t| t.last_at);
-            let changed = edited_at.is_none() && versions.changed_in(o);
+        for ((o, alive), (edited_at, changed)) in others.into_iter().zip(alive).zip(found) {
             let held: Vec<ClaimRow> = claims
                 .iter()
                 .filter(|c| c.session_id == o.id && c.expires_at.is_none_or(|e| e > now))
                 .cloned()
                 .collect();
-            if edited_at.is_some() || changed || !held.is_empty() {
+            if alive && (edited_at.is_some() || changed || !held.is_empty()) {
                 out.push(FileOverlap { session: o.clone(), edited_at, changed, claims: held });
             }
         }
-        Ok(out)
+        Ok((out, versions.fresh))
     }
 
     fn hook_session_start(&mut self, input: &HookInput, env: &HookEnv) -> Result<HookReply> {
@@ -589,19 +615,24 @@ pub(crate) fn worktree_name_from(name: &str) -> String {
 }
 
 /// Versions of one file, to tell whether a session's checkout changes it: the blob ids it has at
-/// each session's base and at the main checkout's HEAD, read once, with the repository opened
-/// only when first needed.
+/// each session's base and at the main checkout's HEAD. Those come from the blob cache when they
+/// can (commits never change); the repository is opened only for the ones not seen before, which
+/// are kept in `fresh` for the caller to add to the cache.
 struct Versions<'a> {
     repo_path: &'a str,
     rel: &'a str,
     repo: Option<Option<Repo>>,
     main_head: Option<Option<CommitId>>,
     at: HashMap<String, Option<String>>,
+    fresh: Vec<BlobAt>,
 }
 
+/// A commit id and the blob id of the file in it (`None`: the commit has no such file).
+type BlobAt = (String, Option<String>);
+
 impl<'a> Versions<'a> {
-    fn new(repo_path: &'a str, rel: &'a str) -> Self {
-        Versions { repo_path, rel, repo: None, main_head: None, at: HashMap::new() }
+    fn new(repo_path: &'a str, rel: &'a str, cached: HashMap<String, Option<String>>) -> Self {
+        Versions { repo_path, rel, repo: None, main_head: None, at: cached, fresh: Vec::new() }
     }
 
     /// The repository, opened on first use (`None` if it cannot be).
@@ -617,6 +648,7 @@ impl<'a> Versions<'a> {
         let rel = self.rel;
         let v = self.repo()?.blob_id_at(commit, rel).ok()?;
         self.at.insert(commit.as_str().to_string(), v.clone());
+        self.fresh.push((commit.as_str().to_string(), v.clone()));
         Some(v)
     }
 
@@ -624,11 +656,10 @@ impl<'a> Versions<'a> {
     /// checkout's HEAD's? Unknown (no git, unreadable file) counts as no.
     fn changed_in(&mut self, s: &SessionRow) -> bool {
         let Ok(current) = pcc_git::file_blob_id(&Path::new(&s.worktree_path).join(self.rel)) else { return false };
-        if self.main_head.is_none() {
-            self.main_head = Some(self.repo().and_then(|r| r.head_commit().ok().flatten()));
-        }
+        let path = self.repo_path;
+        let main_head = self.main_head.get_or_insert_with(|| pcc_git::head_commit_of(Path::new(path)).ok().flatten());
+        let bases = [main_head.clone(), s.base_commit.as_deref().and_then(CommitId::parse)];
         let mut known = Vec::new();
-        let bases = [self.main_head.clone().flatten(), s.base_commit.as_deref().and_then(CommitId::parse)];
         for c in bases.iter().flatten() {
             match self.blob_at(c) {
                 Some(v) => known.push(v),

@@ -29,6 +29,40 @@ pub fn file_blob_id(path: &Path) -> Result<Option<String>> {
     Ok(Some(id.to_hex().to_string()))
 }
 
+/// The commit checked out in the main checkout at `path` (`None` on an unborn branch), read
+/// straight from its refs: no configuration is read and the object store is not opened, which is
+/// what the hooks can afford on every tool call. Opens the repository instead when `path/.git` is
+/// not a directory or its refs are not plain SHA-1 files gix can read.
+pub fn head_commit_of(path: &Path) -> Result<Option<CommitId>> {
+    let git_dir = path.join(".git");
+    if git_dir.is_dir()
+        && let Some(head) = head_from_refs(git_dir)
+    {
+        return Ok(head);
+    }
+    Repo::open(path)?.head_commit()
+}
+
+/// `HEAD` followed through symbolic refs (loose or packed); `None` when it cannot be read this way.
+fn head_from_refs(git_dir: std::path::PathBuf) -> Option<Option<CommitId>> {
+    use gix::refs::Target;
+    let store = gix::refs::file::Store::at(git_dir, gix::hash::Kind::Sha1);
+    let packed = store.cached_packed_buffer().ok()?;
+    let packed = packed.as_ref().map(|b| &***b);
+    let mut current = store.try_find_packed("HEAD", packed).ok()??;
+    // git itself gives up after 5 levels of symbolic refs.
+    for _ in 0..5 {
+        match current.target {
+            Target::Object(id) => return Some(Some(CommitId::from_oid(id))),
+            Target::Symbolic(name) => match store.try_find_packed(name.as_ref(), packed).ok()? {
+                Some(next) => current = next,
+                None => return Some(None),
+            },
+        }
+    }
+    None
+}
+
 impl Repo {
     /// The blob of `rel` (repo-relative, `/`-separated) in `commit`, or `None` when the commit has
     /// no such file.

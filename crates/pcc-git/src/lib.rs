@@ -17,7 +17,7 @@ mod repo;
 mod snapshot;
 mod worktree;
 
-pub use changes::{changes_since_fork, file_blob_id};
+pub use changes::{changes_since_fork, file_blob_id, head_commit_of};
 pub use cli::git_version;
 pub use error::{GitError, Result};
 pub use include::WORKTREE_INCLUDE_FILE;

@@ -230,6 +230,17 @@ impl<'c> Queries<'c> {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
     }
 
+    /// Cached blob ids of `file` (repo-relative) by commit id; `None`: the commit has no such file.
+    pub fn cached_blobs(&self, file: &str) -> Result<std::collections::HashMap<String, Option<String>>> {
+        let op = "read blob cache";
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT commit_id, blob_id FROM blob_cache WHERE file_path = ?1")
+            .map_err(self.err(op))?;
+        let rows = stmt.query_map([file], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.err(op))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err(op))
+    }
+
     /// Active claims of a repository that cover `file`: on the file itself, or on a directory
     /// above it (`src/auth` or `src/auth/` covers `src/auth/login.rs`). Expiry is the caller's test.
     pub fn active_claims_covering(&self, repo: &str, file: &str) -> Result<Vec<ClaimRow>> {
@@ -430,6 +441,26 @@ impl<'c> WriteTx<'c> {
              last_at = excluded.last_at, edits = edits + 1",
             params![session_id, repo, file, tool, now.to_string()],
         )?;
+        Ok(())
+    }
+
+    /// Remember blob ids of `file` at commits (`None`: no such file there), and forget entries
+    /// cached before `prune_before`.
+    pub fn cache_blobs(
+        &self,
+        file: &str,
+        blobs: &[(String, Option<String>)],
+        now: Timestamp,
+        prune_before: Timestamp,
+    ) -> Result<()> {
+        for (commit, blob) in blobs {
+            self.exec(
+                "write blob cache",
+                "INSERT OR REPLACE INTO blob_cache (commit_id, file_path, blob_id, cached_at) VALUES (?1, ?2, ?3, ?4)",
+                params![commit, file, blob, now.secs()],
+            )?;
+        }
+        self.exec("prune blob cache", "DELETE FROM blob_cache WHERE cached_at < ?1", [prune_before.secs()])?;
         Ok(())
     }
 

@@ -59,7 +59,7 @@ fn a_missing_file_becomes_the_latest_schema_in_wal_mode() {
     let report = store.migration_report();
     assert_eq!(
         report.applied,
-        ["V1__original_schema", "V2__sessions_lifecycle", "V3__checkout_cache", "V4__session_files"]
+        ["V1__original_schema", "V2__sessions_lifecycle", "V3__checkout_cache", "V4__session_files", "V5__blob_cache"]
     );
     assert_eq!(report.adopted_legacy, None);
     let info = store.schema_info().unwrap();
@@ -487,4 +487,29 @@ fn the_wal_stays_short_across_processes_and_keeps_every_write() {
     assert!(wal_len() < 1024 * 1024, "WAL is {} bytes after the reader left", wal_len());
     let s = Store::open(&db).unwrap().read().session("s").unwrap().unwrap();
     assert_eq!(s.last_heartbeat, Timestamp(T0).plus_secs(601));
+}
+
+#[test]
+fn blob_ids_are_cached_per_file_and_commit_and_old_entries_pruned() {
+    let (_dir, mut store) = fresh();
+    let t = Timestamp(T0);
+    let c1 = "1".repeat(40);
+    let c2 = "2".repeat(40);
+    let blob = "b".repeat(40);
+    store
+        .write(|tx| tx.cache_blobs("src/a.rs", &[(c1.clone(), Some(blob.clone())), (c2.clone(), None)], t, t))
+        .unwrap();
+    store.write(|tx| tx.cache_blobs("src/b.rs", &[(c1.clone(), None)], t, t)).unwrap();
+    let a = store.read().cached_blobs("src/a.rs").unwrap();
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[&c1], Some(blob.clone()));
+    assert_eq!(a[&c2], None, "a commit without the file is remembered too");
+    assert!(store.read().cached_blobs("src/c.rs").unwrap().is_empty());
+
+    // Writing again replaces; entries cached before the cut-off go.
+    let later = t.plus_secs(86_400 * 40);
+    store.write(|tx| tx.cache_blobs("src/a.rs", &[(c2.clone(), Some(blob.clone()))], later, t.plus_secs(1))).unwrap();
+    let a = store.read().cached_blobs("src/a.rs").unwrap();
+    assert_eq!(a.into_iter().collect::<Vec<_>>(), [(c2, Some(blob))]);
+    assert!(store.read().cached_blobs("src/b.rs").unwrap().is_empty());
 }
