@@ -78,6 +78,9 @@ pub enum Command {
     Hook(commands::hook::Args),
     /// Show files that two or more live sessions are changing
     Overlaps(commands::overlaps::Args),
+    /// File claims: list, claim, release, escalate
+    #[command(next_help_heading = "Coordination")]
+    Claims(commands::claims::Args),
 }
 
 /// Context every command gets.
@@ -210,6 +213,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<Outcome, CliError> {
         Command::Install(a) => commands::install::run(ctx, a),
         Command::Hook(a) => commands::hook::run(ctx, a),
         Command::Overlaps(a) => commands::overlaps::run(ctx, a),
+        Command::Claims(a) => commands::claims::run(ctx, a),
     }
 }
 

@@ -23,6 +23,16 @@ pub enum CoreError {
     UnknownSession { id: String },
     #[error("no snapshot named {name:?}")]
     UnknownSnapshot { name: String },
+    #[error("invalid claim: {reason}")]
+    InvalidClaim { reason: String },
+    #[error("no claim with id {id}")]
+    UnknownClaim { id: String },
+    #[error("claim {id} belongs to session {owner}")]
+    NotClaimOwner { id: String, owner: String },
+    #[error("no parallel-cc session works in {}", dir.display())]
+    NoSession { dir: PathBuf },
+    #[error("{0}")]
+    ClaimConflict(Box<crate::claims::ClaimConflict>),
     #[error("hook {event}: {reason}")]
     Hook { event: &'static str, reason: String },
     #[error("cannot restore {name:?}: {path} already exists")]
@@ -89,6 +99,11 @@ impl CoreError {
             CoreError::UnknownSession { .. } => "unknown_session",
             CoreError::UnknownSnapshot { .. } => "unknown_snapshot",
             CoreError::Hook { .. } => "hook_failed",
+            CoreError::InvalidClaim { .. } => "invalid_claim",
+            CoreError::UnknownClaim { .. } => "unknown_claim",
+            CoreError::NotClaimOwner { .. } => "not_claim_owner",
+            CoreError::NoSession { .. } => "no_session",
+            CoreError::ClaimConflict(_) => "claim_conflict",
             CoreError::RestoreTargetExists { .. } => "restore_target_exists",
             CoreError::Setup { .. } => "worktree_setup_failed",
             CoreError::Config { .. } => "invalid_config",
@@ -107,7 +122,8 @@ impl CoreError {
             | CoreError::Config { .. }
             | CoreError::ConfigParse { .. }
             | CoreError::UnknownConfigKey { .. }
-            | CoreError::NoDataDir => ExitClass::Usage,
+            | CoreError::NoDataDir
+            | CoreError::InvalidClaim { .. } => ExitClass::Usage,
             CoreError::Git(GitError::InvalidBranchName { .. }) => ExitClass::Usage,
             CoreError::Install(e) if e.is_usage() => ExitClass::Usage,
             _ => ExitClass::Failed,
@@ -123,6 +139,19 @@ impl CoreError {
             CoreError::UnknownConfigKey { .. } => Some("list known keys with `parallel-cc config list`".into()),
             CoreError::ConfigParse { path, .. } => Some(format!("fix or remove {}", path.display())),
             CoreError::RestoreTargetExists { .. } => Some("move the directory aside, or pass --path".into()),
+            CoreError::UnknownClaim { .. } => Some("list claims with `parallel-cc claims --all`".into()),
+            CoreError::NotClaimOwner { .. } => {
+                Some("run it from that session, or pass --force to release another session's claim".into())
+            }
+            CoreError::NoSession { .. } => Some(
+                "run it inside a session's checkout (`parallel-cc status` lists them), or pass --session ID / set \
+                 PARALLEL_CC_SESSION_ID"
+                    .into(),
+            ),
+            CoreError::ClaimConflict(_) => Some(
+                "work on other files first, or ask that session to release its claim (`parallel-cc claims` lists claims)"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -482,7 +482,11 @@ fn acting_session(root: &Path, owner: Option<&SessionRow>, me: &SessionRow) -> O
 
 /// The checkout `target` lies in: the deepest of the main checkout and the open sessions'
 /// checkouts, with the session working there (none for an unregistered main checkout).
-fn locate<'s>(target: &Path, main: &str, sessions: &'s [SessionRow]) -> Option<(PathBuf, Option<&'s SessionRow>)> {
+pub(crate) fn locate<'s>(
+    target: &Path,
+    main: &str,
+    sessions: &'s [SessionRow],
+) -> Option<(PathBuf, Option<&'s SessionRow>)> {
     let mut best: Option<(PathBuf, Option<&SessionRow>)> = None;
     let mut consider = |root: &Path, owner: Option<&'s SessionRow>| {
         if !target.starts_with(root) {
@@ -502,12 +506,12 @@ fn locate<'s>(target: &Path, main: &str, sessions: &'s [SessionRow]) -> Option<(
 }
 
 /// `target` relative to `root`, `/`-separated.
-fn relative(target: &Path, root: &Path) -> String {
+pub(crate) fn relative(target: &Path, root: &Path) -> String {
     let rel = target.strip_prefix(root).unwrap_or(target);
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
-fn path_text(p: &Path) -> String {
+pub(crate) fn path_text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
@@ -542,7 +546,7 @@ pub(crate) fn resolve_path(path: &Path) -> PathBuf {
     }
 }
 
-fn short_id(id: &str) -> &str {
+pub(crate) fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 

@@ -139,6 +139,55 @@ pub fn decide_disposal(f: &CheckoutFacts, keep_unmerged: bool, force: bool) -> D
     Disposal::Remove { delete_branch, snapshot_first: false }
 }
 
+/// A file claim's mode (PRODUCT.md §4.1), weakest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ClaimMode {
+    /// "I am about to work here": coexists with INTENT and SHARED.
+    Intent,
+    /// "I am changing this, others may too": coexists with INTENT and SHARED.
+    Shared,
+    /// "Only I change this": coexists with nothing.
+    Exclusive,
+}
+
+impl ClaimMode {
+    pub fn parse(text: &str) -> Option<ClaimMode> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "EXCLUSIVE" => Some(ClaimMode::Exclusive),
+            "SHARED" => Some(ClaimMode::Shared),
+            "INTENT" => Some(ClaimMode::Intent),
+            _ => None,
+        }
+    }
+
+    /// The stored name, as the original wrote it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimMode::Exclusive => "EXCLUSIVE",
+            ClaimMode::Shared => "SHARED",
+            ClaimMode::Intent => "INTENT",
+        }
+    }
+
+    /// May another session take `requested` while a claim in `self` is held? EXCLUSIVE blocks
+    /// everything and is blocked by everything; SHARED and INTENT coexist.
+    pub fn allows(self, requested: ClaimMode) -> bool {
+        self != ClaimMode::Exclusive && requested != ClaimMode::Exclusive
+    }
+}
+
+/// Do two claim paths (repo-relative; a trailing `/` marks a directory, which covers everything
+/// below it) name overlapping parts of the tree?
+pub fn claim_paths_overlap(a: &str, b: &str) -> bool {
+    let (a_dir, b_dir) = (a.ends_with('/'), b.ends_with('/'));
+    let (a, b) = (a.trim_end_matches('/'), b.trim_end_matches('/'));
+    let under = |inner: &str, outer: &str| {
+        inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'/'
+    };
+    a == b || (a_dir && under(b, a)) || (b_dir && under(a, b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +316,43 @@ mod tests {
         let mut f = checkout(3, 0);
         f.never_started = true;
         assert_eq!(decide_disposal(&f, true, false), Disposal::Remove { delete_branch: true, snapshot_first: true });
+    }
+
+    #[test]
+    fn claim_mode_matrix_matches_the_spec() {
+        use ClaimMode::*;
+        // (held by another session, requested) -> allowed
+        let expected = [
+            (Exclusive, Exclusive, false),
+            (Exclusive, Shared, false),
+            (Exclusive, Intent, false),
+            (Shared, Exclusive, false),
+            (Shared, Shared, true),
+            (Shared, Intent, true),
+            (Intent, Exclusive, false),
+            (Intent, Shared, true),
+            (Intent, Intent, true),
+        ];
+        for (held, requested, allowed) in expected {
+            assert_eq!(held.allows(requested), allowed, "{held:?} held, {requested:?} requested");
+        }
+        assert!(Intent < Shared && Shared < Exclusive, "escalation goes INTENT -> SHARED -> EXCLUSIVE");
+        assert_eq!(ClaimMode::parse(" shared "), Some(Shared));
+        assert_eq!(ClaimMode::parse("LOCK"), None);
+        for m in [Exclusive, Shared, Intent] {
+            assert_eq!(ClaimMode::parse(m.as_str()), Some(m));
+        }
+    }
+
+    #[test]
+    fn directory_claims_cover_what_is_below_them_only() {
+        assert!(claim_paths_overlap("src/a.rs", "src/a.rs"));
+        assert!(claim_paths_overlap("src/auth/", "src/auth/login.rs"));
+        assert!(claim_paths_overlap("src/auth/login.rs", "src/auth/"));
+        assert!(claim_paths_overlap("src/", "src/auth/"));
+        assert!(claim_paths_overlap("src/auth/", "src/auth"), "the same directory, with or without its slash");
+        assert!(!claim_paths_overlap("src/auth/", "src/authz/x.rs"));
+        assert!(!claim_paths_overlap("src/auth", "src/auth/login.rs"), "a file named like a directory covers nothing");
+        assert!(!claim_paths_overlap("src/a.rs", "src/b.rs"));
     }
 }

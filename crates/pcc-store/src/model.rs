@@ -166,6 +166,12 @@ pub struct ClaimRow {
     pub expires_at: Option<Timestamp>,
     /// JSON, e.g. `{"reason":"…"}`.
     pub metadata: Option<String>,
+    /// The mode it had before its last escalation.
+    pub escalated_from: Option<String>,
+    pub is_active: bool,
+    pub released_at: Option<Timestamp>,
+    /// Why it ended: `released`, `session_ended`, `stale` (the original's cleanup), …
+    pub ended_reason: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -100,8 +100,8 @@ fn touched_from_row(row: &Row<'_>) -> rusqlite::Result<TouchedFile> {
     })
 }
 
-const CLAIM_COLUMNS: &str =
-    "c.id, c.session_id, c.repo_path, c.file_path, c.claim_mode, c.claimed_at, c.expires_at, c.metadata";
+const CLAIM_COLUMNS: &str = "c.id, c.session_id, c.repo_path, c.file_path, c.claim_mode, c.claimed_at, c.expires_at, \
+     c.metadata, c.escalated_from, c.is_active, c.released_at, c.deleted_reason";
 
 fn claim_from_row(row: &Row<'_>) -> rusqlite::Result<ClaimRow> {
     Ok(ClaimRow {
@@ -113,6 +113,10 @@ fn claim_from_row(row: &Row<'_>) -> rusqlite::Result<ClaimRow> {
         claimed_at: ts(row, 5)?,
         expires_at: ts(row, 6)?,
         metadata: row.get(7)?,
+        escalated_from: row.get(8)?,
+        is_active: row.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
+        released_at: ts(row, 10)?,
+        ended_reason: row.get(11)?,
     })
 }
 
@@ -255,6 +259,19 @@ impl<'c> Queries<'c> {
     /// Active claims of a repository (expiry is the caller's test).
     pub fn active_claims(&self, repo: &str) -> Result<Vec<ClaimRow>> {
         self.claims_where("list claims", "c.repo_path = ?1 AND c.is_active = 1", [repo])
+    }
+
+    /// Claims of a repository, active ones only unless `history`, optionally of one session.
+    pub fn claims(&self, repo: &str, session: Option<&str>, history: bool) -> Result<Vec<ClaimRow>> {
+        self.claims_where(
+            "list claims",
+            "c.repo_path = ?1 AND (?2 IS NULL OR c.session_id = ?2) AND (?3 OR c.is_active = 1)",
+            params![repo, session, history],
+        )
+    }
+
+    pub fn claim(&self, id: &str) -> Result<Option<ClaimRow>> {
+        Ok(self.claims_where("find claim", "c.id = ?1", [id])?.into_iter().next())
     }
 
     fn claims_where(&self, op: &'static str, clause: &str, params: impl rusqlite::Params) -> Result<Vec<ClaimRow>> {
@@ -491,6 +508,35 @@ impl<'c> WriteTx<'c> {
             ],
         )?;
         Ok(())
+    }
+
+    /// Change an active claim's mode (`escalated_from`: the mode it had, when it went up), its
+    /// expiry and its metadata.
+    pub fn update_claim(
+        &self,
+        id: &str,
+        mode: &str,
+        escalated_from: Option<&str>,
+        expires_at: Timestamp,
+        metadata: Option<&str>,
+    ) -> Result<bool> {
+        let n = self.exec(
+            "update claim",
+            "UPDATE file_claims SET claim_mode = ?2, escalated_from = COALESCE(?3, escalated_from), expires_at = ?4, \
+             metadata = COALESCE(?5, metadata) WHERE id = ?1 AND is_active = 1",
+            params![id, mode, escalated_from, expires_at.to_string(), metadata],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// End an active claim (kept as history).
+    pub fn end_claim(&self, id: &str, reason: &str, now: Timestamp) -> Result<bool> {
+        let n = self.exec(
+            "release claim",
+            "UPDATE file_claims SET is_active = 0, released_at = ?2, deleted_reason = ?3 WHERE id = ?1 AND is_active = 1",
+            params![id, now.to_string(), reason],
+        )?;
+        Ok(n > 0)
     }
 
     /// A kept session is taken up again by a new agent process (Claude Code reopening its

@@ -1,5 +1,6 @@
 //! One module per command: each exports `Args` (its doc comment is the help) and `run`.
 
+pub mod claims;
 pub mod cleanup;
 pub mod completions;
 pub mod config;
