@@ -1,8 +1,8 @@
 //! Git access for parallel-cc.
 //!
 //! Repository identity (the main worktree, reached from any checkout), branches, linked worktree
-//! create/remove/list, checkout status, snapshots of a checkout's full state, and the
-//! `.worktreeinclude` bootstrap. Everything goes through gix; the git command line is used only
+//! create/remove/list, checkout status, snapshots of a checkout's full state, conflict prediction
+//! by in-memory three-way merges (`merge.rs`), and the `.worktreeinclude` bootstrap. Everything goes through gix; the git command line is used only
 //! where gix cannot (worktree prune), through one runner in `cli.rs`.
 //!
 //! It must not decide policy (what to keep, what to remove: that is pcc-core's disposal rule),
@@ -13,6 +13,7 @@ mod changes;
 mod cli;
 mod error;
 mod include;
+mod merge;
 mod repo;
 mod snapshot;
 mod worktree;
@@ -21,6 +22,10 @@ pub use changes::{changes_since_fork, file_blob_id, head_commit_of};
 pub use cli::git_version;
 pub use error::{GitError, Result};
 pub use include::WORKTREE_INCLUDE_FILE;
+pub use merge::{
+    ConflictHunk, ConflictKind, FileConflict, MAX_HUNK_LINES, MAX_HUNKS_PER_FILE, MergePrediction, MergePredictor,
+    MergeSide,
+};
 pub use repo::{CommitId, Repo, validate_branch_name};
 pub use snapshot::{RestoredFiles, SNAPSHOT_REF_PREFIX, SnapshotOutcome};
 pub use worktree::{
