@@ -81,6 +81,11 @@ pub enum Command {
     /// File claims: list, claim, release, escalate
     #[command(next_help_heading = "Coordination")]
     Claims(commands::claims::Args),
+    /// Predict merge conflicts in memory: check, matrix
+    #[command(subcommand)]
+    Conflicts(commands::conflicts::ConflictsCommand),
+    /// Rebase this checkout onto the target (abort and report on conflicts)
+    Rebase(commands::conflicts::RebaseArgs),
 }
 
 /// Context every command gets.
@@ -214,6 +219,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<Outcome, CliError> {
         Command::Hook(a) => commands::hook::run(ctx, a),
         Command::Overlaps(a) => commands::overlaps::run(ctx, a),
         Command::Claims(a) => commands::claims::run(ctx, a),
+        Command::Conflicts(c) => commands::conflicts::run(ctx, c),
+        Command::Rebase(a) => commands::conflicts::rebase(ctx, a),
     }
 }
 

@@ -23,6 +23,8 @@ pub enum CoreError {
     UnknownSession { id: String },
     #[error("no snapshot named {name:?}")]
     UnknownSnapshot { name: String },
+    #[error("{reason}")]
+    InvalidArgs { reason: String },
     #[error("invalid claim: {reason}")]
     InvalidClaim { reason: String },
     #[error("no claim with id {id}")]
@@ -100,6 +102,7 @@ impl CoreError {
             CoreError::UnknownSnapshot { .. } => "unknown_snapshot",
             CoreError::Hook { .. } => "hook_failed",
             CoreError::InvalidClaim { .. } => "invalid_claim",
+            CoreError::InvalidArgs { .. } => "usage",
             CoreError::UnknownClaim { .. } => "unknown_claim",
             CoreError::NotClaimOwner { .. } => "not_claim_owner",
             CoreError::NoSession { .. } => "no_session",
@@ -123,7 +126,8 @@ impl CoreError {
             | CoreError::ConfigParse { .. }
             | CoreError::UnknownConfigKey { .. }
             | CoreError::NoDataDir
-            | CoreError::InvalidClaim { .. } => ExitClass::Usage,
+            | CoreError::InvalidClaim { .. }
+            | CoreError::InvalidArgs { .. } => ExitClass::Usage,
             CoreError::Git(GitError::InvalidBranchName { .. }) => ExitClass::Usage,
             CoreError::Install(e) if e.is_usage() => ExitClass::Usage,
             _ => ExitClass::Failed,

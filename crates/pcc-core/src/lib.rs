@@ -13,6 +13,7 @@ pub mod claims;
 mod cleanup;
 pub mod clock;
 pub mod config;
+pub mod conflicts;
 mod coordinator;
 mod doctor;
 pub mod env;

@@ -14,6 +14,9 @@ pub(crate) fn run_git(dir: &Path, args: &[&str]) -> Result<String> {
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0")
+        // Nothing we run may wait for an editor (a rebase keeps every commit message as is).
+        .env("GIT_EDITOR", "true")
+        .env("GIT_SEQUENCE_EDITOR", "true")
         .stdin(Stdio::null())
         .output()
         .map_err(|source| GitError::CliSpawn { source })?;
@@ -33,4 +36,50 @@ pub fn git_version() -> Result<String> {
         .map_err(|source| GitError::CliSpawn { source })?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.trim().trim_start_matches("git version ").to_string())
+}
+
+/// What [`rebase_checkout`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RebaseOutcome {
+    /// The checkout already contains `onto`.
+    UpToDate,
+    /// Its commits now sit on `onto`: HEAD moved from `from` to `to`.
+    Rebased { from: crate::CommitId, to: crate::CommitId },
+    /// The rebase stopped on conflicts in these files; it was aborted, so the checkout is exactly
+    /// as before.
+    Conflicts { files: Vec<String> },
+}
+
+/// `git rebase <onto>` in the checkout at `checkout` (canonical path), for what gix cannot do. A
+/// checkout with staged or modified tracked files is refused before anything runs (git would
+/// refuse too, less clearly); on conflicts the rebase is aborted and the files reported.
+pub fn rebase_checkout(checkout: &Path, onto: &crate::CommitId) -> Result<RebaseOutcome> {
+    use crate::worktree::ChangeKind;
+    let status = crate::checkout_status(checkout)?;
+    if status.changes.iter().any(|c| c.kind != ChangeKind::Untracked) {
+        return Err(GitError::WorktreeDirty { path: checkout.to_path_buf() });
+    }
+    let before = crate::Repo::checkout_head(checkout)?.ok_or(GitError::UnbornHead)?;
+    let repo = crate::Repo::open(checkout)?;
+    if repo.merge_base(&before, onto)?.as_ref() == Some(onto) {
+        return Ok(RebaseOutcome::UpToDate);
+    }
+    match run_git(checkout, &["rebase", "--no-autostash", onto.as_str()]) {
+        Ok(_) => {
+            let after = crate::Repo::checkout_head(checkout)?.ok_or(GitError::UnbornHead)?;
+            Ok(RebaseOutcome::Rebased { from: before, to: after })
+        }
+        Err(err) => {
+            let files = run_git(checkout, &["diff", "--name-only", "--diff-filter=U", "-z"])
+                .map(|out| out.split('\0').filter(|f| !f.is_empty()).map(str::to_string).collect::<Vec<_>>())
+                .unwrap_or_default();
+            // Put everything back as it was, whatever stopped the rebase.
+            let aborted = run_git(checkout, &["rebase", "--abort"]);
+            if files.is_empty() {
+                return Err(err);
+            }
+            aborted?;
+            Ok(RebaseOutcome::Conflicts { files })
+        }
+    }
 }

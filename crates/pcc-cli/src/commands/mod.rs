@@ -4,6 +4,7 @@ pub mod claims;
 pub mod cleanup;
 pub mod completions;
 pub mod config;
+pub mod conflicts;
 pub mod doctor;
 pub mod heartbeat;
 pub mod hook;

@@ -1,0 +1,168 @@
+//! Conflict prediction and rebase end to end (PRODUCT.md §4.4): `conflicts check`, `conflicts
+//! matrix`, `rebase --check` and `rebase`, with real repositories and live sessions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Env, Out, RunExt, Sleeper};
+use pcc_testkit::TestRepo;
+
+fn pcc_in(env: &Env, dir: &Path, args: &[&str]) -> Out {
+    env.pcc().current_dir(dir).arg("--json").args(args).out()
+}
+
+/// main: a.txt (5 lines), b.txt. Branch `clash` changes line 3 of a.txt, `calm` adds c.txt;
+/// main then changes line 3 of a.txt differently.
+fn branches(env: &Env) -> TestRepo<'_> {
+    let r = env.repo("repo");
+    r.write("a.txt", "1\n2\n3\n4\n5\n").unwrap();
+    r.write("b.txt", "b\n").unwrap();
+    r.commit_all("base").unwrap();
+    r.git(&["checkout", "-q", "-b", "clash"]).unwrap();
+    r.write("a.txt", "1\n2\nTHREE-clash\n4\n5\n").unwrap();
+    r.commit_all("clash").unwrap();
+    r.git(&["checkout", "-q", "-b", "calm", "main"]).unwrap();
+    r.write("c.txt", "c\n").unwrap();
+    r.commit_all("calm").unwrap();
+    r.git(&["checkout", "-q", "main"]).unwrap();
+    r.write("a.txt", "1\n2\nTHREE-main\n4\n5\n").unwrap();
+    r.commit_all("main moves").unwrap();
+    r
+}
+
+#[test]
+fn check_reports_the_files_kinds_and_hunks_and_writes_nothing() {
+    let env = Env::new();
+    let r = branches(&env);
+    let objects = r.object_count().unwrap();
+    let doc = pcc_in(&env, &r.path, &["conflicts", "check", "--branch", "clash"]).expect_code(3).json();
+    assert_eq!(doc["hasConflicts"], true);
+    assert_eq!(doc["target"], "main");
+    assert_eq!(doc["conflictingFiles"], serde_json::json!(["a.txt"]));
+    assert_eq!(doc["conflicts"][0]["kind"], "content");
+    let hunk = &doc["conflicts"][0]["hunks"][0];
+    assert_eq!((hunk["oursStart"].as_u64(), hunk["theirsStart"].as_u64()), (Some(3), Some(3)), "{doc:#}");
+    assert_eq!(hunk["ours"], "THREE-clash\n");
+    assert_eq!(hunk["theirs"], "THREE-main\n");
+    assert!(!doc["guidance"].as_array().unwrap().is_empty());
+    assert_eq!(r.object_count().unwrap(), objects, "the object database is untouched");
+
+    let doc = pcc_in(&env, &r.path, &["conflicts", "check", "--branch", "calm"]).ok().json();
+    assert_eq!(doc["hasConflicts"], false);
+    assert_eq!(doc["conflictingFiles"], serde_json::json!([]));
+    // rebase --check is the same prediction, for the checked-out branch.
+    r.git(&["checkout", "-q", "clash"]).unwrap();
+    let doc = pcc_in(&env, &r.path, &["rebase", "--check"]).expect_code(3).json();
+    assert_eq!(doc["source"], "clash");
+    assert!(!r.path.join(".git/index.lock").exists());
+}
+
+#[test]
+fn hostile_branch_names_run_nothing() {
+    let env = Env::new();
+    let r = branches(&env);
+    for bad in ["$(touch x)", "--branch=-rf", "a..b", "refs/heads/HEAD", "`touch x`"] {
+        let args: Vec<&str> = if bad.starts_with("--") {
+            vec!["conflicts", "check", bad]
+        } else {
+            vec!["conflicts", "check", "--branch", bad]
+        };
+        let out = pcc_in(&env, &r.path, &args);
+        assert!(matches!(out.code, Some(1) | Some(2)), "{bad}: {}", out.describe());
+        assert!(!r.path.join("x").exists() && !env.root().join("x").exists(), "{bad} ran a command");
+    }
+}
+
+/// M in the main checkout, A and B in worktrees, all live.
+fn sessions(env: &Env, repo: &Path) -> (Vec<Sleeper>, Vec<(String, PathBuf)>) {
+    let procs = vec![Sleeper::new(), Sleeper::new(), Sleeper::new()];
+    let mut out = Vec::new();
+    for p in &procs {
+        let v = env.register(repo, p.pid(), &[]);
+        out.push((v["sessionId"].as_str().unwrap().to_string(), PathBuf::from(v["worktreePath"].as_str().unwrap())));
+    }
+    (procs, out)
+}
+
+#[test]
+fn the_matrix_finds_uncommitted_work_that_would_collide() {
+    let env = Env::new();
+    let r = env.repo("repo");
+    r.write("a.txt", "1\n2\n3\n4\n5\n").unwrap();
+    r.commit_all("base").unwrap();
+    let (_procs, s) = sessions(&env, &r.path);
+    let (a, a_wt) = &s[1];
+    let (b, b_wt) = &s[2];
+    std::fs::write(a_wt.join("a.txt"), "1\n2\nA\n4\n5\n").unwrap();
+    std::fs::write(b_wt.join("a.txt"), "1\n2\nB\n4\n5\n").unwrap();
+    std::fs::write(b_wt.join("new.txt"), "b's new file\n").unwrap();
+    std::fs::write(r.path.join("other.txt"), "main's untracked file\n").unwrap();
+    let objects = r.object_count().unwrap();
+    let before = env.git(b_wt, &["status", "--porcelain"]);
+
+    let doc = pcc_in(&env, &r.path, &["conflicts", "matrix"]).expect_code(3).json();
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), 3, "{doc:#}");
+    let pairs = doc["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 3);
+    let ab = pairs
+        .iter()
+        .find(|p| (p["a"] == a.as_str() && p["b"] == b.as_str()) || (p["a"] == b.as_str() && p["b"] == a.as_str()))
+        .unwrap();
+    assert_eq!(ab["clean"], false);
+    assert_eq!(ab["conflictingFiles"], serde_json::json!(["a.txt"]));
+    assert_eq!(doc["conflicting"], 1, "only A × B conflicts: {doc:#}");
+    assert!(doc["vsTarget"].as_array().unwrap().iter().all(|p| p["clean"] == true));
+    assert_eq!(r.object_count().unwrap(), objects);
+    assert_eq!(env.git(b_wt, &["status", "--porcelain"]), before, "the checkout is untouched");
+
+    // From inside B's worktree, `check --uncommitted` merges B's working state into main.
+    std::fs::write(r.path.join("a.txt"), "1\n2\n3\n4\n5\n").unwrap();
+    r.write("a.txt", "1\n2\nMAIN\n4\n5\n").unwrap();
+    r.commit_all("main changes line 3").unwrap();
+    let doc = pcc_in(&env, b_wt, &["conflicts", "check", "--uncommitted"]).expect_code(3).json();
+    assert_eq!(doc["conflictingFiles"], serde_json::json!(["a.txt"]));
+    let doc = pcc_in(&env, b_wt, &["conflicts", "check"]).ok().json();
+    assert_eq!(doc["hasConflicts"], false, "B's committed state has no change: {doc:#}");
+}
+
+#[test]
+fn rebase_moves_clean_work_and_aborts_on_conflicts_leaving_everything_as_it_was() {
+    let env = Env::new();
+    let r = env.repo("repo");
+    r.write("a.txt", "1\n2\n3\n4\n5\n").unwrap();
+    r.commit_all("base").unwrap();
+    let (_procs, s) = sessions(&env, &r.path);
+    let (_, wt) = &s[1];
+    let commit_in = |dir: &Path, file: &str, text: &str, msg: &str| {
+        std::fs::write(dir.join(file), text).unwrap();
+        env.git(dir, &["add", "-A"]);
+        env.git(dir, &["commit", "-q", "-m", msg]);
+    };
+    commit_in(wt, "mine.txt", "mine\n", "work in the worktree");
+    commit_in(&r.path, "theirs.txt", "theirs\n", "main moves");
+    let doc = pcc_in(&env, wt, &["rebase"]).ok().json();
+    assert_eq!(doc["outcome"], "rebased", "{doc:#}");
+    assert!(wt.join("theirs.txt").exists() && wt.join("mine.txt").exists());
+    let doc = pcc_in(&env, wt, &["rebase"]).ok().json();
+    assert_eq!(doc["outcome"], "up_to_date");
+
+    // A conflicting commit: aborted, reported, nothing changed.
+    commit_in(wt, "a.txt", "1\n2\nWT\n4\n5\n", "worktree changes line 3");
+    commit_in(&r.path, "a.txt", "1\n2\nMAIN\n4\n5\n", "main changes line 3");
+    let head = env.git(wt, &["rev-parse", "HEAD"]);
+    let doc = pcc_in(&env, wt, &["rebase"]).expect_code(3).json();
+    assert_eq!(doc["outcome"], "conflicts");
+    assert_eq!(doc["conflictingFiles"], serde_json::json!(["a.txt"]));
+    assert_eq!(env.git(wt, &["rev-parse", "HEAD"]), head);
+    assert_eq!(std::fs::read_to_string(wt.join("a.txt")).unwrap(), "1\n2\nWT\n4\n5\n");
+    assert_eq!(env.git(wt, &["status", "--porcelain"]), "");
+
+    // Uncommitted changes to tracked files: refused before git runs.
+    std::fs::write(wt.join("mine.txt"), "edited, not committed\n").unwrap();
+    let doc = pcc_in(&env, wt, &["rebase"]).expect_code(1).json();
+    assert_eq!(doc["code"], "worktree_dirty", "{doc:#}");
+    assert_eq!(std::fs::read_to_string(wt.join("mine.txt")).unwrap(), "edited, not committed\n");
+    assert_eq!(env.git(wt, &["rev-parse", "HEAD"]), head);
+}
