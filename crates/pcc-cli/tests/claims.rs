@@ -176,6 +176,8 @@ fn release_is_for_the_owner_unless_forced_and_bad_paths_are_refused() {
     let doc = claims(&w, &w.b_wt, &["release", &id, "--force"]).ok().json();
     assert_eq!(doc["claim"]["isActive"], false);
     assert_eq!(doc["claim"]["endedReason"], "force_released");
+    let doc = claims(&w, &w.b_wt, &["release", &id, "--force"]).expect_code(1).json();
+    assert_eq!(doc["code"], "claim_not_active", "releasing twice says so: {doc}");
     let doc = claims(&w, &w.b_wt, &["release", "no-such-claim"]).expect_code(1).json();
     assert_eq!(doc["code"], "unknown_claim");
 

@@ -165,4 +165,35 @@ fn rebase_moves_clean_work_and_aborts_on_conflicts_leaving_everything_as_it_was(
     assert_eq!(doc["code"], "worktree_dirty", "{doc:#}");
     assert_eq!(std::fs::read_to_string(wt.join("mine.txt")).unwrap(), "edited, not committed\n");
     assert_eq!(env.git(wt, &["rev-parse", "HEAD"]), head);
+
+    // Ignored files the new base would overwrite: refused, the file untouched.
+    std::fs::write(wt.join("mine.txt"), "mine\n").unwrap();
+    assert_eq!(env.git(wt, &["status", "--porcelain"]), "");
+    let exclude = PathBuf::from(env.git(wt, &["rev-parse", "--git-path", "info/exclude"]));
+    let exclude = if exclude.is_absolute() { exclude } else { wt.join(exclude) };
+    std::fs::create_dir_all(exclude.parent().unwrap()).unwrap();
+    std::fs::write(&exclude, "secret.env\n").unwrap();
+    std::fs::write(wt.join("secret.env"), "MY LOCAL SECRET\n").unwrap();
+    env.git(&r.path, &["reset", "-q", "--hard", "HEAD~1"]);
+    // (info/exclude is shared by every checkout: main adds the file by force.)
+    std::fs::write(r.path.join("secret.env"), "template\n").unwrap();
+    env.git(&r.path, &["add", "-f", "secret.env"]);
+    env.git(&r.path, &["commit", "-q", "-m", "main tracks secret.env"]);
+    let doc = pcc_in(&env, wt, &["rebase"]).expect_code(1).json();
+    assert_eq!(doc["code"], "would_overwrite_ignored", "{doc:#}");
+    assert!(doc["error"].as_str().unwrap().contains("secret.env"));
+    assert_eq!(std::fs::read_to_string(wt.join("secret.env")).unwrap(), "MY LOCAL SECRET\n");
+    std::fs::remove_file(wt.join("secret.env")).unwrap();
+
+    // A rebase the user has under way is theirs: refused, not aborted.
+    commit_in(&r.path, "a.txt", "1\n2\nMAIN-AGAIN\n4\n5\n", "main changes line 3 again");
+    env.t.git_output(wt, &["rebase", "main"]).unwrap();
+    assert!(wt.join("a.txt").exists());
+    let in_progress = env.git(wt, &["rev-parse", "--git-path", "rebase-merge"]);
+    let in_progress =
+        if Path::new(&in_progress).is_absolute() { PathBuf::from(in_progress) } else { wt.join(in_progress) };
+    assert!(in_progress.exists(), "the user's rebase stopped on its conflict");
+    let doc = pcc_in(&env, wt, &["rebase"]).expect_code(1).json();
+    assert_eq!(doc["code"], "operation_in_progress", "{doc:#}");
+    assert!(in_progress.exists(), "the user's rebase is still there");
 }

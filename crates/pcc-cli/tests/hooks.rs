@@ -273,11 +273,17 @@ fn changes_come_and_go_in_another_checkout_and_are_seen_each_time() {
     // A changes it again: B hears about it again.
     std::fs::write(t.repo.join("src/lib.rs"), "one\nTWO\nthree\nfour\nfive\n").unwrap();
     assert!(warned(hook(&t.env, "post-tool-use", &input, &as_session(&t.b))).contains(&t.a[..8]));
-    // The same hook through the full command line parser (a global option first) behaves alike.
+    // The same hook through the full command line parser (a global option first) behaves alike:
+    // quiet once A reverts, warning again once A changes the file again.
     std::fs::write(t.repo.join("src/lib.rs"), "one\ntwo\nthree\nfour\nfive\n").unwrap();
-    let mut c = t.env.pcc();
-    c.args(["--quiet", "hook", "post-tool-use"]).env("PARALLEL_CC_SESSION_ID", &t.b);
-    assert_silent(&feed(c, "--quiet hook post-tool-use", &input), "through clap, A reverted");
+    let through_clap = || {
+        let mut c = t.env.pcc();
+        c.args(["--quiet", "hook", "post-tool-use"]).env("PARALLEL_CC_SESSION_ID", &t.b);
+        feed(c, "--quiet hook post-tool-use", &input)
+    };
+    assert_silent(&through_clap(), "through clap, A reverted");
+    std::fs::write(t.repo.join("src/lib.rs"), "one\ntwo\nTHREE\nfour\nfive\n").unwrap();
+    assert!(warned(through_clap()).contains(&t.a[..8]), "through clap, A changed it again");
 }
 
 fn insert_claim(env: &Env, session: &str, repo: &Path, file: &str, mode: &str) {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::coordinator::{Coordinator, alive_at};
 use crate::error::{CoreError, Result};
-use crate::hooks::{locate, path_text, relative, resolve_path, short_id};
+use crate::hooks::{locate, path_text, relative, resolve_path, same_agent, short_id};
 use crate::rules::{ClaimMode, claim_paths_overlap};
 
 /// Default claim lifetime, and the allowed range (hours).
@@ -117,12 +117,14 @@ impl Coordinator {
             });
         }
         let stale = self.config(Some(Path::new(&me.repo_path)))?.stale_minutes();
-        let sessions = self.store.read().open_sessions_for_repo(&me.repo_path)?;
-        let rel = claim_path(&me, &sessions, &req.actor.cwd, &req.file)?;
+        let rel =
+            claim_path(&me, &self.store.read().open_sessions_for_repo(&me.repo_path)?, &req.actor.cwd, &req.file)?;
         let now = self.now();
         let expires = now.plus_secs(i64::from(ttl) * 3600);
         let metadata = req.reason.as_deref().map(|r| serde_json::json!({ "reason": r }).to_string());
         let (action, id) = self.store.write(|tx| -> Result<(&'static str, String)> {
+            // Sessions and claims as of this transaction: nobody can claim in between.
+            let sessions = tx.open_sessions_for_repo(&me.repo_path)?;
             let held = tx.active_claims(&me.repo_path)?;
             if let Some(b) = blocker(&held, &sessions, &me, &rel, req.mode, stale, now) {
                 return Err(conflict(&b, &rel, now));
@@ -170,7 +172,10 @@ impl Coordinator {
             }
         }
         let now = self.now();
-        self.store.write(|tx| tx.end_claim(id, if force { "force_released" } else { "released" }, now))?;
+        let ended = self.store.write(|tx| tx.end_claim(id, if force { "force_released" } else { "released" }, now))?;
+        if !ended {
+            return Err(CoreError::ClaimNotActive { id: id.to_string() });
+        }
         let stale = self.config(Some(Path::new(&c.repo_path)))?.stale_minutes();
         self.claim_view_by_id(id, stale)
     }
@@ -180,9 +185,9 @@ impl Coordinator {
     pub fn escalate_claim(&mut self, id: &str, actor: &Actor, to: ClaimMode) -> Result<ClaimView> {
         let me = self.acting_session(actor)?;
         let stale = self.config(Some(Path::new(&me.repo_path)))?.stale_minutes();
-        let sessions = self.store.read().open_sessions_for_repo(&me.repo_path)?;
         let now = self.now();
         self.store.write(|tx| -> Result<()> {
+            let sessions = tx.open_sessions_for_repo(&me.repo_path)?;
             let c = tx.claim(id)?.ok_or_else(|| CoreError::UnknownClaim { id: id.to_string() })?;
             if c.session_id != me.id {
                 return Err(CoreError::NotClaimOwner { id: id.to_string(), owner: c.session_id.clone() });
@@ -310,7 +315,8 @@ fn live_claim(c: &ClaimRow, now: Timestamp) -> bool {
 }
 
 /// The first claim another live session holds on an overlapping path that does not allow
-/// `mode`. Claims of the same agent process (its own worktrees) never block it.
+/// `mode`. Claims of the same agent process (its own worktrees, as the pre-tool-use hook sees
+/// it) never block it.
 fn blocker(
     held: &[ClaimRow],
     sessions: &[SessionRow],
@@ -325,7 +331,7 @@ fn blocker(
         .filter(|c| !ClaimMode::parse(&c.mode).is_some_and(|m| m.allows(mode)))
         .find_map(|c| {
             let holder = sessions.iter().find(|s| s.id == c.session_id)?;
-            let alive = holder.state != SessionState::Kept && alive_at(holder, stale, now);
+            let alive = holder.state != SessionState::Kept && !same_agent(holder, me) && alive_at(holder, stale, now);
             alive.then(|| Blocker { claim: c.clone(), holder: holder.clone() })
         })
 }
@@ -400,7 +406,8 @@ fn claim_path(me: &SessionRow, sessions: &[SessionRow], cwd: &Path, file: &str) 
     if rel.is_empty() {
         return Err(bad(format!("{file} is the root of a checkout: claim a file or directory inside it")));
     }
-    if rel.split('/').any(|c| c == ".." || c == ".git") {
+    // (`..` is already resolved away: the path is below the checkout's root.)
+    if rel.split('/').any(|c| c == ".git") {
         return Err(bad(format!("{file} is not a path of the repository's files")));
     }
     let dir = file.ends_with('/') || target.is_dir();

@@ -243,6 +243,7 @@ impl Coordinator {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RebaseView {
+    /// The command did its job (a rebase that found conflicts too: see `hasConflicts`).
     pub success: bool,
     pub checkout: String,
     pub target: String,
@@ -290,7 +291,6 @@ impl Coordinator {
                 view.to_commit = Some(to.to_string());
             }
             pcc_git::RebaseOutcome::Conflicts { files } => {
-                view.success = false;
                 view.outcome = "conflicts";
                 view.has_conflicts = true;
                 view.message = format!(

@@ -29,6 +29,8 @@ pub enum CoreError {
     InvalidClaim { reason: String },
     #[error("no claim with id {id}")]
     UnknownClaim { id: String },
+    #[error("claim {id} has already ended")]
+    ClaimNotActive { id: String },
     #[error("claim {id} belongs to session {owner}")]
     NotClaimOwner { id: String, owner: String },
     #[error("no parallel-cc session works in {}", dir.display())]
@@ -90,6 +92,8 @@ impl CoreError {
                 GitError::WorktreeExists { .. } => "worktree_exists",
                 GitError::NotAWorktree { .. } => "not_a_worktree",
                 GitError::WorktreeDirty { .. } => "worktree_dirty",
+                GitError::OperationInProgress { .. } => "operation_in_progress",
+                GitError::WouldOverwriteIgnored { .. } => "would_overwrite_ignored",
                 GitError::SnapshotExists { .. } => "snapshot_exists",
                 GitError::CliSpawn { .. } => "git_not_found",
                 _ => "git_error",
@@ -104,6 +108,7 @@ impl CoreError {
             CoreError::InvalidClaim { .. } => "invalid_claim",
             CoreError::InvalidArgs { .. } => "usage",
             CoreError::UnknownClaim { .. } => "unknown_claim",
+            CoreError::ClaimNotActive { .. } => "claim_not_active",
             CoreError::NotClaimOwner { .. } => "not_claim_owner",
             CoreError::NoSession { .. } => "no_session",
             CoreError::ClaimConflict(_) => "claim_conflict",

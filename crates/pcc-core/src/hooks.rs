@@ -303,10 +303,17 @@ impl Coordinator {
         // Which sessions are alive (a /proc read each) is found on a second thread while this one
         // reads their copies of the file: the two halves of this hook's time.
         let (alive, found) = std::thread::scope(|scope| {
-            let probing = (others.len() > 1).then(|| {
-                let others = &others;
-                scope.spawn(move || others.iter().map(|o| crate::coordinator::alive_at(o, stale, now)).collect())
-            });
+            // A thread that cannot be started (a pids limit) only means probing on this one.
+            let probing = (others.len() > 1)
+                .then(|| {
+                    let others = &others;
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || {
+                            others.iter().map(|o| crate::coordinator::alive_at(o, stale, now)).collect()
+                        })
+                        .ok()
+                })
+                .flatten();
             let found: Vec<(Option<Timestamp>, bool)> = others
                 .iter()
                 .map(|o| {
@@ -462,7 +469,7 @@ fn pick(found: Vec<SessionRow>, env: &HookEnv) -> Option<SessionRow> {
 
 /// Sessions of the same agent process: a session and the worktrees Claude Code created for it
 /// (its `--worktree` and its subagents' worktrees, all registered under the Claude Code PID).
-fn same_agent(a: &SessionRow, b: &SessionRow) -> bool {
+pub(crate) fn same_agent(a: &SessionRow, b: &SessionRow) -> bool {
     if a.id == b.id {
         return true;
     }

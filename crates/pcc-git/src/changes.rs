@@ -54,6 +54,8 @@ fn head_from_refs(git_dir: std::path::PathBuf) -> Option<Option<CommitId>> {
     for _ in 0..5 {
         match current.target {
             Target::Object(id) => return Some(Some(CommitId::from_oid(id))),
+            // A reftable repository's HEAD points at this placeholder: not ours to read.
+            Target::Symbolic(name) if name.as_bstr() == "refs/heads/.invalid" => return None,
             Target::Symbolic(name) => match store.try_find_packed(name.as_ref(), packed).ok()? {
                 Some(next) => current = next,
                 None => return Some(None),
@@ -83,6 +85,37 @@ impl Repo {
         let Some(id) = self.blob_entry(commit, rel)? else { return Ok(None) };
         let blob = self.gix().find_blob(id).map_err(gix_err("read blob"))?;
         Ok(Some(blob.data.clone()))
+    }
+
+    /// Files `onto` tracks that `head` does not, and that exist in the checkout at `checkout`
+    /// anyway (as ignored files: untracked ones git itself refuses to overwrite). Checking out
+    /// `onto` there would overwrite them.
+    pub(crate) fn ignored_files_tracked_by(
+        &self,
+        checkout: &Path,
+        head: &CommitId,
+        onto: &CommitId,
+    ) -> Result<Vec<String>> {
+        let repo = self.gix();
+        let head_tree =
+            repo.find_commit(head.oid()?).map_err(gix_err("find commit"))?.tree().map_err(gix_err("read tree"))?;
+        let onto_tree =
+            repo.find_commit(onto.oid()?).map_err(gix_err("find commit"))?.tree().map_err(gix_err("read tree"))?;
+        let files = |tree: &gix::Tree<'_>| -> Result<std::collections::HashSet<gix::bstr::BString>> {
+            let mut recorder = gix::traverse::tree::Recorder::default();
+            tree.traverse().breadthfirst(&mut recorder).map_err(gix_err("read tree"))?;
+            Ok(recorder.records.into_iter().filter(|e| !e.mode.is_tree()).map(|e| e.filepath).collect())
+        };
+        let (before, after) = (files(&head_tree)?, files(&onto_tree)?);
+        let mut out = Vec::new();
+        for path in after.difference(&before) {
+            let rel = path.to_str_lossy();
+            if std::fs::symlink_metadata(checkout.join(rel.as_ref())).is_ok() {
+                out.push(rel.into_owned());
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
     }
 
     /// The commit both `a` and `b` descend from (the best one), if any.

@@ -55,14 +55,27 @@ pub enum RebaseOutcome {
 /// refuse too, less clearly); on conflicts the rebase is aborted and the files reported.
 pub fn rebase_checkout(checkout: &Path, onto: &crate::CommitId) -> Result<RebaseOutcome> {
     use crate::worktree::ChangeKind;
+    let repo = crate::Repo::open(checkout)?;
+    // A rebase, merge, cherry-pick or revert the user has under way is theirs: never run into
+    // it (git would stop, and the abort below would throw their work away).
+    if let Some(what) = repo.gix().state() {
+        return Err(GitError::OperationInProgress {
+            path: checkout.to_path_buf(),
+            what: format!("{what:?}").to_lowercase(),
+        });
+    }
     let status = crate::checkout_status(checkout)?;
     if status.changes.iter().any(|c| c.kind != ChangeKind::Untracked) {
         return Err(GitError::WorktreeDirty { path: checkout.to_path_buf() });
     }
-    let before = crate::Repo::checkout_head(checkout)?.ok_or(GitError::UnbornHead)?;
-    let repo = crate::Repo::open(checkout)?;
+    let before = repo.head_commit()?.ok_or(GitError::UnbornHead)?;
     if repo.merge_base(&before, onto)?.as_ref() == Some(onto) {
         return Ok(RebaseOutcome::UpToDate);
+    }
+    // git overwrites ignored files without asking when the new base tracks them.
+    let clobbered = repo.ignored_files_tracked_by(checkout, &before, onto)?;
+    if !clobbered.is_empty() {
+        return Err(GitError::WouldOverwriteIgnored { path: checkout.to_path_buf(), files: clobbered });
     }
     match run_git(checkout, &["rebase", "--no-autostash", onto.as_str()]) {
         Ok(_) => {

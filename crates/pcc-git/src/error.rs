@@ -40,6 +40,10 @@ pub enum GitError {
         #[source]
         source: Source,
     },
+    #[error("{} has a {what} in progress", path.display())]
+    OperationInProgress { path: PathBuf, what: String },
+    #[error("rebasing {} would overwrite files it does not track: {}", path.display(), files.join(", "))]
+    WouldOverwriteIgnored { path: PathBuf, files: Vec<String> },
     #[error("`git {args}` failed: {stderr}")]
     Cli { args: String, stderr: String },
     #[error("cannot run git: {source}")]
@@ -71,6 +75,12 @@ impl GitError {
             }
             GitError::BranchExists { .. } => Some("choose another --branch, or omit it to get a generated name".into()),
             GitError::CliSpawn { .. } => Some("install git (>= 2.30) and make sure it is on PATH".into()),
+            GitError::OperationInProgress { .. } => {
+                Some("finish it (or abort it) with git first; parallel-cc will not touch it".into())
+            }
+            GitError::WouldOverwriteIgnored { .. } => {
+                Some("move those files aside (or commit them), then rebase again".into())
+            }
             _ => None,
         }
     }

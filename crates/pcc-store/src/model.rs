@@ -158,7 +158,7 @@ pub struct ClaimRow {
     pub id: String,
     pub session_id: String,
     pub repo_path: String,
-    /// Repo-relative; a path ending in `/` (or naming a directory) covers everything below it.
+    /// Repo-relative; a path ending in `/` is a directory claim covering everything below it.
     pub file_path: String,
     /// `EXCLUSIVE`, `SHARED` or `INTENT`.
     pub mode: String,

@@ -246,12 +246,13 @@ impl<'c> Queries<'c> {
     }
 
     /// Active claims of a repository that cover `file`: on the file itself, or on a directory
-    /// above it (`src/auth` or `src/auth/` covers `src/auth/login.rs`). Expiry is the caller's test.
+    /// above it (`src/auth/`, with its slash, covers `src/auth/login.rs`; see
+    /// `pcc_core::rules::claim_paths_overlap`). Expiry is the caller's test.
     pub fn active_claims_covering(&self, repo: &str, file: &str) -> Result<Vec<ClaimRow>> {
         self.claims_where(
             "find claims",
             "c.repo_path = ?1 AND c.is_active = 1 AND (c.file_path = ?2 OR \
-             substr(?2, 1, length(rtrim(c.file_path, '/')) + 1) = rtrim(c.file_path, '/') || '/')",
+             (substr(c.file_path, -1) = '/' AND substr(?2, 1, length(c.file_path)) = c.file_path))",
             [repo, file],
         )
     }

@@ -57,7 +57,14 @@ fn adopts(version: LegacyVersion) {
     assert_eq!(adoption.from_version.as_deref(), version.marker());
     assert_eq!(
         report.applied,
-        ["V1__original_schema", "V2__sessions_lifecycle", "V3__checkout_cache", "V4__session_files", "V5__blob_cache"]
+        [
+            "V1__original_schema",
+            "V2__sessions_lifecycle",
+            "V3__checkout_cache",
+            "V4__session_files",
+            "V5__blob_cache",
+            "V6__blob_cache_age"
+        ]
     );
     let expected_added: Vec<&str> = match version {
         LegacyVersion::Base | LegacyVersion::V0_5_0 => E2B_COLUMNS.iter().chain(&V1_1_COLUMNS).copied().collect(),

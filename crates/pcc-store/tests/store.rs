@@ -59,7 +59,14 @@ fn a_missing_file_becomes_the_latest_schema_in_wal_mode() {
     let report = store.migration_report();
     assert_eq!(
         report.applied,
-        ["V1__original_schema", "V2__sessions_lifecycle", "V3__checkout_cache", "V4__session_files", "V5__blob_cache"]
+        [
+            "V1__original_schema",
+            "V2__sessions_lifecycle",
+            "V3__checkout_cache",
+            "V4__session_files",
+            "V5__blob_cache",
+            "V6__blob_cache_age"
+        ]
     );
     assert_eq!(report.adopted_legacy, None);
     let info = store.schema_info().unwrap();
