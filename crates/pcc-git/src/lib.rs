@@ -14,6 +14,7 @@ mod cli;
 mod error;
 mod include;
 mod merge;
+mod merged;
 mod repo;
 mod snapshot;
 mod worktree;
@@ -26,6 +27,7 @@ pub use merge::{
     ConflictHunk, ConflictKind, FileConflict, MAX_HUNK_LINES, MAX_HUNKS_PER_FILE, MergePrediction, MergePredictor,
     MergeSide,
 };
+pub use merged::{MergeHow, MergeState};
 pub use repo::{CommitId, Repo, validate_branch_name};
 pub use snapshot::{RestoredFiles, SNAPSHOT_REF_PREFIX, SnapshotOutcome};
 pub use worktree::{
