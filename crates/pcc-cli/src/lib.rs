@@ -86,6 +86,12 @@ pub enum Command {
     Conflicts(commands::conflicts::ConflictsCommand),
     /// Rebase this checkout onto the target (abort and report on conflicts)
     Rebase(commands::conflicts::RebaseArgs),
+    /// Background watchers: `watch merges`
+    #[command(subcommand)]
+    Watch(commands::merges::WatchCommand),
+    /// Merge events and subscriptions: status, subscribe
+    #[command(subcommand)]
+    Merge(commands::merges::MergeCommand),
 }
 
 /// Context every command gets.
@@ -221,6 +227,8 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<Outcome, CliError> {
         Command::Claims(a) => commands::claims::run(ctx, a),
         Command::Conflicts(c) => commands::conflicts::run(ctx, c),
         Command::Rebase(a) => commands::conflicts::rebase(ctx, a),
+        Command::Watch(c) => commands::merges::watch(ctx, c),
+        Command::Merge(c) => commands::merges::merge(ctx, c),
     }
 }
 

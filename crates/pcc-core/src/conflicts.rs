@@ -356,7 +356,7 @@ fn resolve(repo: &Repo, rev: &str) -> Result<CommitId> {
 
 /// The repository's default branch: `main` or `master` when the repository has one, else the
 /// branch checked out in the main checkout.
-fn default_branch(repo: &Repo) -> Result<String> {
+pub(crate) fn default_branch(repo: &Repo) -> Result<String> {
     for b in ["main", "master"] {
         if repo.branch_tip(b)?.is_some() {
             return Ok(b.to_string());

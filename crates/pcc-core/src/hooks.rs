@@ -242,8 +242,11 @@ impl Coordinator {
             }
         }
         let Some((acting, rel)) = edited else {
-            self.store.write(|tx| tx.record_activity(&me.id, tool, Some("working"), now))?;
-            return Ok(HookReply::Silent);
+            let notice = self.store.write(|tx| -> Result<Option<String>> {
+                tx.record_activity(&me.id, tool, Some("working"), now)?;
+                crate::merges::take_merge_notices(tx, &me, now)
+            })?;
+            return Ok(context_reply(event, notice.into_iter().collect()));
         };
         let touched = self.store.read().touched_file(&acting.repo_path, &rel)?;
         let warned = touched.iter().find(|t| t.session_id == acting.id).and_then(|t| t.warned_about.clone());
@@ -253,7 +256,7 @@ impl Coordinator {
         let key = ids.join(",");
         // Warn once per set of other sessions: again only when that set changes.
         let news = warned.as_deref().unwrap_or("") != key;
-        self.store.write(|tx| -> Result<()> {
+        let notice = self.store.write(|tx| -> Result<Option<String>> {
             tx.record_activity(&me.id, tool, Some("working"), now)?;
             if acting.id != me.id {
                 tx.record_activity(&acting.id, tool, Some("working"), now)?;
@@ -265,17 +268,14 @@ impl Coordinator {
             if !looked_up.is_empty() {
                 tx.cache_blobs(&rel, &looked_up, now, now.plus_secs(-BLOB_CACHE_SECS))?;
             }
-            Ok(())
+            crate::merges::take_merge_notices(tx, &me, now)
         })?;
-        if !news || overlaps.is_empty() {
-            return Ok(HookReply::Silent);
+        let mut context = Vec::new();
+        if news && !overlaps.is_empty() {
+            context.push(overlap_warning(&rel, &overlaps, now));
         }
-        Ok(HookReply::Json(json!({
-            "hookSpecificOutput": {
-                "hookEventName": event.claude_name(),
-                "additionalContext": overlap_warning(&rel, &overlaps, now),
-            }
-        })))
+        context.extend(notice);
+        Ok(context_reply(event, context))
     }
 
     /// Other live sessions of the repository changing `rel`: edited through their hooks, changed
@@ -465,6 +465,19 @@ fn pick(found: Vec<SessionRow>, env: &HookEnv) -> Option<SessionRow> {
         return Some(live.swap_remove(i));
     }
     live.pop()
+}
+
+/// What a post-tool-use hook tells the agent: nothing, or these paragraphs as `additionalContext`.
+fn context_reply(event: HookEvent, context: Vec<String>) -> HookReply {
+    if context.is_empty() {
+        return HookReply::Silent;
+    }
+    HookReply::Json(json!({
+        "hookSpecificOutput": {
+            "hookEventName": event.claude_name(),
+            "additionalContext": context.join("\n\n"),
+        }
+    }))
 }
 
 /// Sessions of the same agent process: a session and the worktrees Claude Code created for it

@@ -23,6 +23,7 @@ mod gitinfo;
 pub mod hook_input;
 mod hooks;
 pub mod install;
+pub mod merges;
 pub mod overlaps;
 pub mod process;
 pub mod rules;

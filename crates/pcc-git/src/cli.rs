@@ -96,3 +96,9 @@ pub fn rebase_checkout(checkout: &Path, onto: &crate::CommitId) -> Result<Rebase
         }
     }
 }
+
+/// `git fetch --prune origin` in the repository at `path` (credentials, ssh and proxies exactly
+/// as the user's git has them).
+pub fn fetch_origin(path: &Path) -> Result<()> {
+    run_git(path, &["fetch", "--quiet", "--prune", "origin"]).map(|_| ())
+}

@@ -18,7 +18,8 @@ pub mod time;
 pub use db::{DEFAULT_BUSY_TIMEOUT, LATEST_MIGRATION, LegacyAdoption, MigrationReport, SchemaInfo, Store};
 pub use error::{Result, StoreError};
 pub use model::{
-    ClaimRow, GitDetails, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow, TouchedFile,
+    ClaimRow, GitDetails, MergeEventRow, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow,
+    SubscriptionRow, TouchedFile,
 };
 pub use queries::{Queries, WriteTx};
 pub use time::Timestamp;

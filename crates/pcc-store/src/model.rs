@@ -185,3 +185,35 @@ pub struct NewClaim {
     pub metadata: Option<String>,
     pub now: Timestamp,
 }
+
+/// A row of `merge_events` (the original's table): a branch found merged into a target, once
+/// per branch tip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MergeEventRow {
+    pub id: String,
+    pub repo_path: String,
+    pub branch: String,
+    /// The branch tip that was found merged.
+    pub source_commit: String,
+    pub target: String,
+    pub target_commit: String,
+    pub merged_at: Option<Timestamp>,
+    pub detected_at: Option<Timestamp>,
+    /// Delivered to at least one subscribed session.
+    pub notification_sent: bool,
+}
+
+/// A row of `subscriptions` (the original's table): a session waiting to hear that a branch was
+/// merged into a target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub session_id: String,
+    pub repo_path: String,
+    pub branch: String,
+    pub target: String,
+    pub created_at: Option<Timestamp>,
+    /// When the session was told.
+    pub notified_at: Option<Timestamp>,
+    pub is_active: bool,
+}

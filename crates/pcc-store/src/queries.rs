@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ClaimRow, GitDetails, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow, TouchedFile,
+    ClaimRow, GitDetails, MergeEventRow, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow,
+    SubscriptionRow, TouchedFile,
 };
 use crate::time::Timestamp;
 
@@ -117,6 +118,39 @@ fn claim_from_row(row: &Row<'_>) -> rusqlite::Result<ClaimRow> {
         is_active: row.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
         released_at: ts(row, 10)?,
         ended_reason: row.get(11)?,
+    })
+}
+
+const MERGE_COLUMNS: &str = "id, repo_path, branch_name, source_commit, target_branch, target_commit, merged_at, \
+     detected_at, notification_sent";
+
+fn merge_from_row(row: &Row<'_>) -> rusqlite::Result<MergeEventRow> {
+    Ok(MergeEventRow {
+        id: row.get(0)?,
+        repo_path: row.get(1)?,
+        branch: row.get(2)?,
+        source_commit: row.get(3)?,
+        target: row.get(4)?,
+        target_commit: row.get(5)?,
+        merged_at: ts(row, 6)?,
+        detected_at: ts(row, 7)?,
+        notification_sent: row.get::<_, Option<i64>>(8)?.unwrap_or(0) != 0,
+    })
+}
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, session_id, repo_path, branch_name, target_branch, created_at, notified_at, is_active";
+
+fn subscription_from_row(row: &Row<'_>) -> rusqlite::Result<SubscriptionRow> {
+    Ok(SubscriptionRow {
+        id: row.get(0)?,
+        session_id: row.get(1)?,
+        repo_path: row.get(2)?,
+        branch: row.get(3)?,
+        target: row.get(4)?,
+        created_at: ts(row, 5)?,
+        notified_at: ts(row, 6)?,
+        is_active: row.get::<_, Option<i64>>(7)?.unwrap_or(0) != 0,
     })
 }
 
@@ -269,6 +303,89 @@ impl<'c> Queries<'c> {
             "c.repo_path = ?1 AND (?2 IS NULL OR c.session_id = ?2) AND (?3 OR c.is_active = 1)",
             params![repo, session, history],
         )
+    }
+
+    /// Merge events, newest first: of one repository (exact) and branches containing `branch`.
+    pub fn merge_events(&self, repo: Option<&str>, branch: Option<&str>, limit: usize) -> Result<Vec<MergeEventRow>> {
+        let op = "list merge events";
+        let sql = format!(
+            "SELECT {MERGE_COLUMNS} FROM merge_events WHERE (?1 IS NULL OR repo_path = ?1) \
+             AND (?2 IS NULL OR instr(branch_name, ?2) > 0) ORDER BY detected_at DESC, rowid DESC LIMIT ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![repo, branch, limit], merge_from_row).map_err(self.err(op))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
+    }
+
+    /// The event recorded for this branch tip merged into this target, if any.
+    pub fn merge_event_for(&self, repo: &str, branch: &str, target: &str, tip: &str) -> Result<Option<MergeEventRow>> {
+        let op = "find merge event";
+        let sql = format!(
+            "SELECT {MERGE_COLUMNS} FROM merge_events WHERE repo_path = ?1 AND branch_name = ?2 AND target_branch = ?3 \
+             AND source_commit = ?4 ORDER BY detected_at DESC LIMIT 1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
+        stmt.query_row(params![repo, branch, target, tip], merge_from_row).optional().map_err(self.err(op))
+    }
+
+    /// Subscriptions, active ones only unless `all`: of one repository and branch (substring
+    /// filters, as the original), or of one session.
+    pub fn subscriptions(
+        &self,
+        repo: Option<&str>,
+        branch: Option<&str>,
+        session: Option<&str>,
+        all: bool,
+    ) -> Result<Vec<SubscriptionRow>> {
+        let op = "list subscriptions";
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE (?1 IS NULL OR instr(repo_path, ?1) > 0) \
+             AND (?2 IS NULL OR instr(branch_name, ?2) > 0) AND (?3 IS NULL OR session_id = ?3) AND (?4 OR is_active = 1) \
+             ORDER BY created_at, id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
+        let rows = stmt.query_map(params![repo, branch, session, all], subscription_from_row).map_err(self.err(op))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
+    }
+
+    /// Active subscriptions of a session whose branch has a recorded merge into their target:
+    /// what the session has not been told yet, with the newest such event.
+    pub fn pending_merge_notices(&self, session: &str) -> Result<Vec<(SubscriptionRow, MergeEventRow)>> {
+        let op = "find merge notices";
+        let sub_cols = SUBSCRIPTION_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+        let ev_cols = MERGE_COLUMNS.split(", ").map(|c| format!("e.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {sub_cols}, {ev_cols} FROM subscriptions s JOIN merge_events e ON e.repo_path = s.repo_path \
+             AND e.branch_name = s.branch_name AND e.target_branch = s.target_branch \
+             WHERE s.session_id = ?1 AND s.is_active = 1 ORDER BY e.detected_at DESC"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
+        let rows = stmt
+            .query_map([session], |r| {
+                let sub = subscription_from_row(r)?;
+                let ev = MergeEventRow {
+                    id: r.get(8)?,
+                    repo_path: r.get(9)?,
+                    branch: r.get(10)?,
+                    source_commit: r.get(11)?,
+                    target: r.get(12)?,
+                    target_commit: r.get(13)?,
+                    merged_at: ts(r, 14)?,
+                    detected_at: ts(r, 15)?,
+                    notification_sent: r.get::<_, Option<i64>>(16)?.unwrap_or(0) != 0,
+                };
+                Ok((sub, ev))
+            })
+            .map_err(self.err(op))?;
+        let mut out: Vec<(SubscriptionRow, MergeEventRow)> = Vec::new();
+        for row in rows {
+            let (sub, ev) = row.map_err(self.err(op))?;
+            if !out.iter().any(|(s, _)| s.id == sub.id) {
+                out.push((sub, ev));
+            }
+        }
+        Ok(out)
     }
 
     pub fn claim(&self, id: &str) -> Result<Option<ClaimRow>> {
@@ -528,6 +645,47 @@ impl<'c> WriteTx<'c> {
             params![id, mode, escalated_from, expires_at.to_string(), metadata],
         )?;
         Ok(n > 0)
+    }
+
+    pub fn insert_merge_event(&self, e: &MergeEventRow) -> Result<()> {
+        self.exec(
+            "record merge event",
+            "INSERT INTO merge_events (id, repo_path, branch_name, source_commit, target_branch, target_commit, \
+             merged_at, detected_at, notification_sent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                e.id,
+                e.repo_path,
+                e.branch,
+                e.source_commit,
+                e.target,
+                e.target_commit,
+                e.merged_at.map(|t| t.to_string()),
+                e.detected_at.map(|t| t.to_string()),
+                i64::from(e.notification_sent)
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn insert_subscription(&self, s: &SubscriptionRow) -> Result<()> {
+        self.exec(
+            "subscribe",
+            "INSERT INTO subscriptions (id, session_id, repo_path, branch_name, target_branch, created_at, is_active) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
+            params![s.id, s.session_id, s.repo_path, s.branch, s.target, s.created_at.map(|t| t.to_string())],
+        )?;
+        Ok(())
+    }
+
+    /// The session was told about `event`: its subscription is done and the event delivered.
+    pub fn mark_notified(&self, subscription: &str, event: &str, now: Timestamp) -> Result<()> {
+        self.exec(
+            "mark subscription notified",
+            "UPDATE subscriptions SET notified_at = ?2, is_active = 0 WHERE id = ?1 AND is_active = 1",
+            params![subscription, now.to_string()],
+        )?;
+        self.exec("mark merge event notified", "UPDATE merge_events SET notification_sent = 1 WHERE id = ?1", [event])?;
+        Ok(())
     }
 
     /// End an active claim (kept as history).

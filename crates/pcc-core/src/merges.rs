@@ -1,0 +1,289 @@
+//! Merge detection (PRODUCT.md §4.3): which session branches (and subscribed branches) have been
+//! merged into their target, by fast-forward, merge commit, squash or rebase; events recorded
+//! once per branch tip; subscribed sessions told through their post-tool-use hook.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use pcc_git::{CommitId, MergeState, Repo, validate_branch_name};
+use pcc_store::{MergeEventRow, SessionRow, SessionState, SubscriptionRow, Timestamp, WriteTx};
+use serde::Serialize;
+
+use crate::claims::Actor;
+use crate::coordinator::{Coordinator, alive_at};
+use crate::error::{CoreError, Result};
+use crate::hooks::{path_text, short_id};
+
+/// A merge event as every frontend shows it (the original's `MergeEvent`, plus `how`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeEventView {
+    pub id: String,
+    pub repo_path: String,
+    pub branch_name: String,
+    pub source_commit: String,
+    pub target_branch: String,
+    pub target_commit: String,
+    pub merged_at: Option<String>,
+    pub detected_at: Option<String>,
+    pub notification_sent: bool,
+    /// `fast-forward`, `merge-commit` or `squash-or-rebase` (absent for events of the original).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub how: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionView {
+    pub id: String,
+    pub session_id: String,
+    pub repo_path: String,
+    pub branch_name: String,
+    pub target_branch: String,
+    pub created_at: Option<String>,
+    pub notified_at: Option<String>,
+    pub is_active: bool,
+}
+
+/// One poll (`watch merges --once`), the original's `MergeDetectionResult`.
+#[derive(Clone, Debug, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DetectionResult {
+    pub new_merges: Vec<MergeEventView>,
+    /// Subscriptions whose branch was newly found merged: their sessions are told at their next
+    /// tool call (post-tool-use hook) or MCP call.
+    pub notifications_sent: usize,
+    pub subscriptions_checked: usize,
+    /// Branches checked (subscribed ones and live sessions' branches).
+    pub branches_checked: usize,
+    pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeEventsView {
+    pub events: Vec<MergeEventView>,
+    pub total: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionsView {
+    pub subscriptions: Vec<SubscriptionView>,
+    pub total: usize,
+}
+
+impl Coordinator {
+    /// Look once at every watched branch: active subscriptions, and the branches of live
+    /// worktree sessions against their repository's default branch. With `fetch`, each
+    /// repository's `origin` is fetched first and targets are read from `origin/<target>` when
+    /// that exists.
+    pub fn poll_merges(&mut self, fetch: bool) -> Result<DetectionResult> {
+        let subs = self.store.read().subscriptions(None, None, None, false)?;
+        let sessions = self.store.read().open_sessions()?;
+        let now = self.now();
+        let stale = self.config(None).map(|c| c.stale_minutes()).unwrap_or(10);
+        let mut watched: BTreeSet<(String, String, Option<String>)> = BTreeSet::new();
+        for s in &subs {
+            watched.insert((s.repo_path.clone(), s.branch.clone(), Some(s.target.clone())));
+        }
+        for s in sessions.iter().filter(|s| !s.is_main_repo && s.execution_mode != "e2b") {
+            let alive = s.state != SessionState::Kept && alive_at(s, stale, now);
+            if let (true, Some(b)) = (alive, &s.branch) {
+                watched.insert((s.repo_path.clone(), b.clone(), None));
+            }
+        }
+        let mut result = DetectionResult { subscriptions_checked: subs.len(), ..DetectionResult::default() };
+        let mut fetched: BTreeSet<String> = BTreeSet::new();
+        for (repo_path, branch, target) in watched {
+            result.branches_checked += 1;
+            let repo = match Repo::open(Path::new(&repo_path)) {
+                Ok(r) => r,
+                Err(e) => {
+                    result.errors.push(format!("{repo_path}: {e}"));
+                    continue;
+                }
+            };
+            if fetch
+                && fetched.insert(repo_path.clone())
+                && let Err(e) = pcc_git::fetch_origin(Path::new(&repo_path))
+            {
+                result.errors.push(format!("{repo_path}: fetch: {e}"));
+            }
+            let target = match target.map(Ok).unwrap_or_else(|| crate::conflicts::default_branch(&repo)) {
+                Ok(t) => t,
+                Err(e) => {
+                    result.errors.push(format!("{repo_path}: {e}"));
+                    continue;
+                }
+            };
+            match self.detect_one(&repo, &repo_path, &branch, &target, fetch, &sessions) {
+                Ok(Some(ev)) => {
+                    result.notifications_sent += subs
+                        .iter()
+                        .filter(|s| s.repo_path == repo_path && s.branch == branch && s.target == target)
+                        .count();
+                    result.new_merges.push(ev);
+                }
+                Ok(None) => {}
+                Err(e) => result.errors.push(format!("{repo_path}: {branch} → {target}: {e}")),
+            }
+        }
+        Ok(result)
+    }
+
+    /// Is `branch` merged into `target` at its current tip, and not recorded yet? Records it.
+    fn detect_one(
+        &mut self,
+        repo: &Repo,
+        repo_path: &str,
+        branch: &str,
+        target: &str,
+        fetch: bool,
+        sessions: &[SessionRow],
+    ) -> Result<Option<MergeEventView>> {
+        if branch == target {
+            return Ok(None);
+        }
+        validate_branch_name(branch)?;
+        validate_branch_name(target)?;
+        let Some(tip) = repo.branch_tip(branch)? else { return Ok(None) };
+        let remote = if fetch { repo.resolve_commit(&format!("refs/remotes/origin/{target}")).ok() } else { None };
+        let Some(target_tip) = remote.or(repo.branch_tip(target)?) else { return Ok(None) };
+        let fork = sessions
+            .iter()
+            .filter(|s| s.repo_path == repo_path && s.branch.as_deref() == Some(branch))
+            .find_map(|s| s.base_commit.as_deref().and_then(CommitId::parse))
+            .or(repo.branch_fork_point(branch)?);
+        let how = match repo.merge_state(&tip, &target_tip, fork.as_ref())? {
+            MergeState::Merged(how) => how,
+            MergeState::NotMerged | MergeState::Empty => return Ok(None),
+        };
+        let now = self.now();
+        let row = MergeEventRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            repo_path: repo_path.to_string(),
+            branch: branch.to_string(),
+            source_commit: tip.to_string(),
+            target: target.to_string(),
+            target_commit: target_tip.to_string(),
+            merged_at: Some(now),
+            detected_at: Some(now),
+            notification_sent: false,
+        };
+        // Once per branch tip: the check and the insert are one transaction.
+        let inserted = self.store.write(|tx| -> Result<bool> {
+            if tx.merge_event_for(repo_path, branch, target, tip.as_str())?.is_some() {
+                return Ok(false);
+            }
+            tx.insert_merge_event(&row)?;
+            Ok(true)
+        })?;
+        Ok(inserted.then(|| MergeEventView { how: Some(how.as_str().to_string()), ..event_view(&row) }))
+    }
+
+    /// `merge status`: recorded events, newest first.
+    pub fn merge_events(&self, repo: Option<&Path>, branch: Option<&str>, limit: usize) -> Result<MergeEventsView> {
+        let key = match repo {
+            Some(p) => Some(path_text(Repo::discover(p)?.main_path())),
+            None => None,
+        };
+        let rows = self.store.read().merge_events(key.as_deref(), branch, limit)?;
+        let events: Vec<MergeEventView> = rows.iter().map(event_view).collect();
+        Ok(MergeEventsView { total: events.len(), events })
+    }
+
+    /// `merge status --subscriptions`: active subscriptions (substring filters, as the original).
+    pub fn merge_subscriptions(&self, repo: Option<&str>, branch: Option<&str>) -> Result<SubscriptionsView> {
+        let rows = self.store.read().subscriptions(repo, branch, None, false)?;
+        let subscriptions: Vec<SubscriptionView> = rows.iter().map(subscription_view).collect();
+        Ok(SubscriptionsView { total: subscriptions.len(), subscriptions })
+    }
+
+    /// `merge subscribe`: the acting session wants to hear when `branch` is merged into `target`.
+    pub fn subscribe_merge(&mut self, actor: &Actor, branch: &str, target: Option<&str>) -> Result<SubscriptionView> {
+        let me = self.acting_session(actor)?;
+        validate_branch_name(branch)?;
+        let repo = Repo::open(Path::new(&me.repo_path))?;
+        let target = match target {
+            Some(t) => {
+                validate_branch_name(t)?;
+                t.to_string()
+            }
+            None => crate::conflicts::default_branch(&repo)?,
+        };
+        if branch == target {
+            return Err(CoreError::InvalidArgs { reason: format!("{branch} cannot be merged into itself") });
+        }
+        let row = SubscriptionRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            session_id: me.id.clone(),
+            repo_path: me.repo_path.clone(),
+            branch: branch.to_string(),
+            target,
+            created_at: Some(self.now()),
+            notified_at: None,
+            is_active: true,
+        };
+        self.store.write(|tx| tx.insert_subscription(&row))?;
+        Ok(subscription_view(&row))
+    }
+}
+
+/// For the post-tool-use hook, inside its write transaction: what `me` subscribed to and has been
+/// merged since, as a message for the agent; those subscriptions are marked notified (and the
+/// events delivered) in the same transaction, so each is told once.
+pub(crate) fn take_merge_notices(tx: &WriteTx<'_>, me: &SessionRow, now: Timestamp) -> Result<Option<String>> {
+    let pending = tx.pending_merge_notices(&me.id)?;
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    for (s, e) in &pending {
+        tx.mark_notified(&s.id, &e.id, now)?;
+    }
+    let lines: Vec<String> = pending
+        .iter()
+        .map(|(_, e)| {
+            format!(
+                "branch {} was merged into {} (commit {}, found {})",
+                e.branch,
+                e.target,
+                short_id(&e.source_commit),
+                e.detected_at.map(|t| t.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
+    Ok(Some(format!(
+        "parallel-cc: {}. If this session builds on it, update: `parallel-cc rebase` (it aborts and lists the \
+         files on conflicts), or check first with `parallel-cc conflicts check`.",
+        lines.join("; ")
+    )))
+}
+
+fn event_view(e: &MergeEventRow) -> MergeEventView {
+    MergeEventView {
+        id: e.id.clone(),
+        repo_path: e.repo_path.clone(),
+        branch_name: e.branch.clone(),
+        source_commit: e.source_commit.clone(),
+        target_branch: e.target.clone(),
+        target_commit: e.target_commit.clone(),
+        merged_at: e.merged_at.map(|t| t.to_string()),
+        detected_at: e.detected_at.map(|t| t.to_string()),
+        notification_sent: e.notification_sent,
+        how: None,
+    }
+}
+
+fn subscription_view(s: &SubscriptionRow) -> SubscriptionView {
+    SubscriptionView {
+        id: s.id.clone(),
+        session_id: s.session_id.clone(),
+        repo_path: s.repo_path.clone(),
+        branch_name: s.branch.clone(),
+        target_branch: s.target.clone(),
+        created_at: s.created_at.map(|t| t.to_string()),
+        notified_at: s.notified_at.map(|t| t.to_string()),
+        is_active: s.is_active,
+    }
+}
