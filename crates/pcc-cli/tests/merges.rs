@@ -190,3 +190,35 @@ fn with_fetch_a_merge_made_elsewhere_and_pushed_is_found() {
     assert_eq!(merged_branches(&doc), vec![(branch.clone(), "merge-commit".to_string())], "{doc:#}");
     assert_eq!(doc["errors"], json!([]));
 }
+
+#[test]
+fn a_branch_that_only_caught_up_is_not_merged_and_old_events_are_not_news() {
+    let w = world(2);
+    let (_, idle, idle_branch) = &w.wts[0];
+    let (_, busy, busy_branch) = &w.wts[1];
+    commit(&w.env, &w.repo, "main.txt", "main moves\n");
+    // The idle session catches up with main without a commit of its own: not "merged".
+    w.env.pcc().current_dir(idle).args(["--json", "rebase"]).out().ok();
+    assert_eq!(w.env.git(idle, &["rev-parse", "HEAD"]), w.env.git(&w.repo, &["rev-parse", "HEAD"]));
+    // The busy one's work is merged.
+    commit(&w.env, busy, "b.txt", "work\n");
+    w.env.git(&w.repo, &["merge", "-q", "--no-ff", "-m", "merge", busy_branch]);
+    assert_eq!(
+        merged_branches(&poll(&w)),
+        vec![(busy_branch.clone(), "merge-commit".to_string())],
+        "not {idle_branch}"
+    );
+
+    // That merge was an hour ago; subscribing now: no stale notice, but the next merge is news.
+    let conn = rusqlite::Connection::open(w.env.data_dir().join("coordinator.db")).unwrap();
+    conn.execute("UPDATE merge_events SET detected_at = datetime('now', '-1 hour')", []).unwrap();
+    w.env.pcc().current_dir(&w.repo).args(["--json", "merge", "subscribe", busy_branch]).out().ok();
+    let bash = json!({"session_id": "x", "cwd": w.repo, "hook_event_name": "PostToolUse", "tool_name": "Bash",
+                      "tool_input": {"command": "ls"}});
+    assert_eq!(hook(&w.env, &w.main_session, &bash).ok().stdout, "", "an old merge is not news");
+    commit(&w.env, busy, "b2.txt", "more work\n");
+    w.env.git(&w.repo, &["merge", "-q", "--no-ff", "-m", "merge again", busy_branch]);
+    assert_eq!(merged_branches(&poll(&w)).len(), 1);
+    let doc = hook(&w.env, &w.main_session, &bash).ok().json();
+    assert!(doc["hookSpecificOutput"]["additionalContext"].as_str().unwrap().contains(busy_branch.as_str()));
+}

@@ -83,17 +83,25 @@ impl Coordinator {
         let sessions = self.store.read().open_sessions()?;
         let now = self.now();
         let stale = self.config(None).map(|c| c.stale_minutes()).unwrap_or(10);
-        let mut watched: BTreeSet<(String, String, Option<String>)> = BTreeSet::new();
+        let mut result = DetectionResult { subscriptions_checked: subs.len(), ..DetectionResult::default() };
+        let mut watched: BTreeSet<(String, String, String)> = BTreeSet::new();
         for s in &subs {
-            watched.insert((s.repo_path.clone(), s.branch.clone(), Some(s.target.clone())));
+            watched.insert((s.repo_path.clone(), s.branch.clone(), s.target.clone()));
         }
+        let mut defaults: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
         for s in sessions.iter().filter(|s| !s.is_main_repo && s.execution_mode != "e2b") {
             let alive = s.state != SessionState::Kept && alive_at(s, stale, now);
-            if let (true, Some(b)) = (alive, &s.branch) {
-                watched.insert((s.repo_path.clone(), b.clone(), None));
+            let Some(b) = s.branch.as_ref().filter(|_| alive) else { continue };
+            let target = defaults.entry(s.repo_path.clone()).or_insert_with(|| {
+                let found = Repo::open(Path::new(&s.repo_path))
+                    .map_err(CoreError::from)
+                    .and_then(|r| crate::conflicts::default_branch(&r));
+                found.map_err(|e| result.errors.push(format!("{}: {e}", s.repo_path))).ok()
+            });
+            if let Some(t) = target {
+                watched.insert((s.repo_path.clone(), b.clone(), t.clone()));
             }
         }
-        let mut result = DetectionResult { subscriptions_checked: subs.len(), ..DetectionResult::default() };
         let mut fetched: BTreeSet<String> = BTreeSet::new();
         for (repo_path, branch, target) in watched {
             result.branches_checked += 1;
@@ -110,13 +118,6 @@ impl Coordinator {
             {
                 result.errors.push(format!("{repo_path}: fetch: {e}"));
             }
-            let target = match target.map(Ok).unwrap_or_else(|| crate::conflicts::default_branch(&repo)) {
-                Ok(t) => t,
-                Err(e) => {
-                    result.errors.push(format!("{repo_path}: {e}"));
-                    continue;
-                }
-            };
             match self.detect_one(&repo, &repo_path, &branch, &target, fetch, &sessions) {
                 Ok(Some(ev)) => {
                     result.notifications_sent += subs
@@ -148,13 +149,26 @@ impl Coordinator {
         validate_branch_name(branch)?;
         validate_branch_name(target)?;
         let Some(tip) = repo.branch_tip(branch)? else { return Ok(None) };
+        // A branch that was only ever moved along (created, caught up with its target by a
+        // rebase, merge or reset) has nothing of its own to be merged, wherever its tip is.
+        if repo.branch_made_commits(branch).ok().flatten() == Some(false) {
+            return Ok(None);
+        }
+        let local = repo.branch_tip(target)?;
         let remote = if fetch { repo.resolve_commit(&format!("refs/remotes/origin/{target}")).ok() } else { None };
-        let Some(target_tip) = remote.or(repo.branch_tip(target)?) else { return Ok(None) };
+        // The target as far as it goes: the remote one, unless the local one contains it.
+        let target_tip = match (local, remote) {
+            (Some(l), Some(r)) if repo.merge_base(&l, &r)?.as_ref() == Some(&r) => l,
+            (_, Some(r)) => r,
+            (Some(l), None) => l,
+            (None, None) => return Ok(None),
+        };
         let fork = sessions
             .iter()
             .filter(|s| s.repo_path == repo_path && s.branch.as_deref() == Some(branch))
+            .filter(|s| matches!(s.state, SessionState::Live | SessionState::Starting))
             .find_map(|s| s.base_commit.as_deref().and_then(CommitId::parse))
-            .or(repo.branch_fork_point(branch)?);
+            .or_else(|| repo.branch_fork_point(branch).ok().flatten());
         let how = match repo.merge_state(&tip, &target_tip, fork.as_ref())? {
             MergeState::Merged(how) => how,
             MergeState::NotMerged | MergeState::Empty => return Ok(None),

@@ -97,8 +97,49 @@ pub fn rebase_checkout(checkout: &Path, onto: &crate::CommitId) -> Result<Rebase
     }
 }
 
-/// `git fetch --prune origin` in the repository at `path` (credentials, ssh and proxies exactly
-/// as the user's git has them).
+/// How long a fetch may take before it is given up (an unreachable host, a dead connection).
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `git fetch --prune origin` in the repository at `path`: credentials, ssh and proxies exactly
+/// as the user's git has them, but never a prompt (no terminal prompt, ssh in batch mode unless
+/// the user configured their own ssh command) and never longer than [`FETCH_TIMEOUT`].
 pub fn fetch_origin(path: &Path) -> Result<()> {
-    run_git(path, &["fetch", "--quiet", "--prune", "origin"]).map(|_| ())
+    let args = ["fetch", "--quiet", "--prune", "origin"];
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(path).args(args);
+    cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_OPTIONAL_LOCKS", "0").stdin(Stdio::null()).stdout(Stdio::null());
+    let own_ssh = std::env::var_os("GIT_SSH_COMMAND").is_some()
+        || std::env::var_os("GIT_SSH").is_some()
+        || run_git(path, &["config", "--get", "core.sshCommand"]).is_ok_and(|v| !v.trim().is_empty());
+    if !own_ssh {
+        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    let mut child = cmd.stderr(Stdio::piped()).spawn().map_err(|source| GitError::CliSpawn { source })?;
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut e) = stderr {
+            let _ = std::io::Read::read_to_string(&mut e, &mut text);
+        }
+        text
+    });
+    let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
+    let fail = |stderr: String| GitError::Cli { args: args.join(" "), stderr };
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let text = reader.join().unwrap_or_default();
+                return if status.success() { Ok(()) } else { Err(fail(text.trim().to_string())) };
+            }
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!("gave up after {} s", FETCH_TIMEOUT.as_secs())));
+            }
+            Err(e) => return Err(fail(format!("cannot wait for git: {e}"))),
+        }
+    }
 }

@@ -152,6 +152,35 @@ impl Repo {
         Ok(Some(CommitId::from_oid(id)))
     }
 
+    /// Were commits ever made on `branch` itself (its reflog records a commit, `git am`,
+    /// cherry-pick or revert), as opposed to it only being moved along (created, fast-forwarded,
+    /// rebased without commits of its own, reset)? `None` without a readable reflog.
+    ///
+    /// The commit graph alone cannot tell a fast-forward merge of a branch's commits from a
+    /// branch that merely caught up with its target: this is what can.
+    pub fn branch_made_commits(&self, branch: &str) -> Result<Option<bool>> {
+        validate_branch_name(branch)?;
+        let full = format!("refs/heads/{branch}");
+        let Some(reference) = self.gix().try_find_reference(full.as_str()).map_err(gix_err("find branch"))? else {
+            return Ok(None);
+        };
+        let mut log = reference.log_iter();
+        let reflog_path = self.gix().common_dir().join("logs").join(&full);
+        let Some(lines) = log.all().map_err(io_err("cannot read reflog", reflog_path))? else {
+            return Ok(None);
+        };
+        let mut any = false;
+        for line in lines {
+            let Ok(line) = line else { return Ok(None) };
+            any = true;
+            let m = String::from_utf8_lossy(line.message.as_ref());
+            if ["commit", "am", "cherry-pick", "revert"].iter().any(|k| m.starts_with(k)) {
+                return Ok(Some(true));
+            }
+        }
+        Ok(any.then_some(false))
+    }
+
     fn existing_commit(&self, id: &CommitId) -> Result<gix::ObjectId> {
         let oid = id.oid()?;
         self.gix().find_commit(oid).map_err(|_| GitError::UnknownRevision { rev: id.to_string() })?;

@@ -16,7 +16,7 @@ mod embedded {
 }
 
 /// The highest refinery migration this build ships.
-pub const LATEST_MIGRATION: i64 = 6;
+pub const LATEST_MIGRATION: i64 = 7;
 
 /// Size of the WAL above which a writer checkpoints and truncates it (about 64 pages).
 const WAL_TRIM_BYTES: u64 = 256 * 1024;

@@ -349,8 +349,9 @@ impl<'c> Queries<'c> {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
     }
 
-    /// Active subscriptions of a session whose branch has a recorded merge into their target:
-    /// what the session has not been told yet, with the newest such event.
+    /// Active subscriptions of a session whose branch has a merge into their target recorded
+    /// since the subscription was made: what the session has not been told yet, with the newest
+    /// such event.
     pub fn pending_merge_notices(&self, session: &str) -> Result<Vec<(SubscriptionRow, MergeEventRow)>> {
         let op = "find merge notices";
         let sub_cols = SUBSCRIPTION_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
@@ -358,7 +359,7 @@ impl<'c> Queries<'c> {
         let sql = format!(
             "SELECT {sub_cols}, {ev_cols} FROM subscriptions s JOIN merge_events e ON e.repo_path = s.repo_path \
              AND e.branch_name = s.branch_name AND e.target_branch = s.target_branch \
-             WHERE s.session_id = ?1 AND s.is_active = 1 ORDER BY e.detected_at DESC"
+             WHERE s.session_id = ?1 AND s.is_active = 1 AND e.detected_at >= s.created_at ORDER BY e.detected_at DESC"
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err(op))?;
         let rows = stmt

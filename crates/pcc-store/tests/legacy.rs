@@ -63,7 +63,8 @@ fn adopts(version: LegacyVersion) {
             "V3__checkout_cache",
             "V4__session_files",
             "V5__blob_cache",
-            "V6__blob_cache_age"
+            "V6__blob_cache_age",
+            "V7__merge_lookups"
         ]
     );
     let expected_added: Vec<&str> = match version {

@@ -65,7 +65,8 @@ fn a_missing_file_becomes_the_latest_schema_in_wal_mode() {
             "V3__checkout_cache",
             "V4__session_files",
             "V5__blob_cache",
-            "V6__blob_cache_age"
+            "V6__blob_cache_age",
+            "V7__merge_lookups"
         ]
     );
     assert_eq!(report.adopted_legacy, None);

@@ -84,8 +84,14 @@ pub fn watch(ctx: &Ctx, c: WatchCommand) -> Result<Outcome, CliError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
         .map_err(|e| failed(format!("cannot catch signals: {e}")))?;
+    // The first signal stops the daemon after the current poll; a second one at once.
     std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
+        let mut seen = 0;
+        for sig in signals.forever() {
+            seen += 1;
+            if seen > 1 {
+                std::process::exit(128 + sig);
+            }
             let _ = tx.send(sig);
         }
     });
