@@ -197,3 +197,156 @@ fn rebase_moves_clean_work_and_aborts_on_conflicts_leaving_everything_as_it_was(
     assert_eq!(doc["code"], "operation_in_progress", "{doc:#}");
     assert!(in_progress.exists(), "the user's rebase is still there");
 }
+
+/// One constructed merge: base files, then what each side does (in the checkout, then commit).
+struct Case {
+    name: &'static str,
+    base: &'static [(&'static str, &'static [u8])],
+    feature: fn(&Env, &Path),
+    main: fn(&Env, &Path),
+}
+
+fn write(dir: &Path, rel: &str, data: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, data).unwrap();
+}
+
+const LINES: &[u8] = b"1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "content",
+            base: &[("a.txt", LINES)],
+            feature: |_, d| write(d, "a.txt", b"1\n2\nF\n4\n5\n6\n7\n8\n9\n"),
+            main: |_, d| write(d, "a.txt", b"1\n2\nM\n4\n5\n6\n7\n8\n9\n"),
+        },
+        Case {
+            name: "clean edits in one file",
+            base: &[("a.txt", LINES)],
+            feature: |_, d| write(d, "a.txt", b"F\n2\n3\n4\n5\n6\n7\n8\n9\n"),
+            main: |_, d| write(d, "a.txt", b"1\n2\n3\n4\n5\n6\n7\n8\nM\n"),
+        },
+        Case {
+            name: "add/add",
+            base: &[("a.txt", LINES)],
+            feature: |_, d| write(d, "new.txt", b"feature\n"),
+            main: |_, d| write(d, "new.txt", b"main\n"),
+        },
+        Case {
+            name: "modify/delete",
+            base: &[("a.txt", LINES)],
+            feature: |_, d| write(d, "a.txt", b"changed\n"),
+            main: |e, d| {
+                e.git(d, &["rm", "-q", "a.txt"]);
+            },
+        },
+        Case {
+            name: "delete/modify",
+            base: &[("a.txt", LINES)],
+            feature: |e, d| {
+                e.git(d, &["rm", "-q", "a.txt"]);
+            },
+            main: |_, d| write(d, "a.txt", b"changed\n"),
+        },
+        Case {
+            name: "rename+modify",
+            base: &[("a.txt", LINES)],
+            feature: |e, d| {
+                e.git(d, &["mv", "a.txt", "b.txt"]);
+            },
+            main: |_, d| write(d, "a.txt", b"1\n2\n3\n4\nM\n6\n7\n8\n9\n"),
+        },
+        Case {
+            name: "rename/rename",
+            base: &[("a.txt", LINES)],
+            feature: |e, d| {
+                e.git(d, &["mv", "a.txt", "b.txt"]);
+            },
+            main: |e, d| {
+                e.git(d, &["mv", "a.txt", "c.txt"]);
+            },
+        },
+        Case {
+            name: "file vs directory",
+            base: &[("a.txt", LINES)],
+            feature: |_, d| write(d, "d", b"a file\n"),
+            main: |_, d| write(d, "d/x.txt", b"in a directory\n"),
+        },
+        Case {
+            name: "binary",
+            base: &[("bin.dat", b"\0\x01\x02base")],
+            feature: |_, d| write(d, "bin.dat", b"\0\x01\x02feature"),
+            main: |_, d| write(d, "bin.dat", b"\0\x01\x02main"),
+        },
+        Case {
+            name: "mode change",
+            base: &[("run.sh", b"echo 1\necho 2\necho 3\n")],
+            feature: |_, d| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(d.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+            },
+            main: |_, d| write(d, "run.sh", b"echo 1\necho 2\necho three\n"),
+        },
+    ]
+}
+
+#[test]
+fn check_reports_exactly_what_git_merge_tree_reports_and_writes_nothing() {
+    let mut conflicting = Vec::new();
+    for case in cases() {
+        let env = Env::new();
+        let r = env.repo("repo");
+        for (rel, data) in case.base {
+            write(&r.path, rel, data);
+        }
+        r.commit_all("base").unwrap();
+        env.git(&r.path, &["checkout", "-q", "-b", "feature"]);
+        (case.feature)(&env, &r.path);
+        env.git(&r.path, &["add", "-A"]);
+        env.git(&r.path, &["commit", "-q", "-m", "feature"]);
+        env.git(&r.path, &["checkout", "-q", "main"]);
+        (case.main)(&env, &r.path);
+        env.git(&r.path, &["add", "-A"]);
+        env.git(&r.path, &["commit", "-q", "-m", "main"]);
+
+        let objects = r.object_count().unwrap();
+        let out = pcc_in(&env, &r.path, &["conflicts", "check", "--branch", "feature", "--target", "main"]);
+        let ours_code = out.code;
+        let doc = out.json();
+        assert_eq!(r.object_count().unwrap(), objects, "{}: the prediction wrote objects", case.name);
+
+        // git's answer, from a throwaway clone (merge-tree --write-tree writes objects).
+        let clone = env.root().join("clone");
+        env.git(&env.root(), &["clone", "-q", "--no-local", r.path.to_str().unwrap(), clone.to_str().unwrap()]);
+        env.git(&clone, &["branch", "-q", "feature", "origin/feature"]);
+        let o = env
+            .t
+            .git_output(&clone, &["merge-tree", "--write-tree", "--name-only", "--no-messages", "feature", "main"])
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let mut git_files: Vec<String> =
+            text.lines().skip(1).take_while(|l| !l.is_empty()).map(str::to_string).collect();
+        git_files.sort();
+        git_files.dedup();
+        let mut ours: Vec<String> = doc["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["paths"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()))
+            .collect();
+        ours.sort();
+        ours.dedup();
+        assert_eq!(ours, git_files, "{}: {doc:#}", case.name);
+        assert_eq!(ours_code, Some(if git_files.is_empty() { 0 } else { 3 }), "{}", case.name);
+        assert_eq!(o.status.code(), Some(if git_files.is_empty() { 0 } else { 1 }), "{}: git's own verdict", case.name);
+        if !git_files.is_empty() {
+            conflicting.push(case.name);
+        }
+    }
+    // The corpus is not vacuous: these conflict (the others merge cleanly).
+    let expected =
+        ["content", "add/add", "modify/delete", "delete/modify", "rename/rename", "file vs directory", "binary"];
+    assert_eq!(conflicting, expected);
+}
