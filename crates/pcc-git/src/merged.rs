@@ -124,28 +124,12 @@ impl Repo {
     /// unreadable, or the commit is no longer in the repository. A renamed or copied branch keeps
     /// its reflog, and so its fork point.
     pub fn branch_fork_point(&self, branch: &str) -> Result<Option<CommitId>> {
-        validate_branch_name(branch)?;
-        let full = format!("refs/heads/{branch}");
-        let Some(reference) = self.gix().try_find_reference(full.as_str()).map_err(gix_err("find branch"))? else {
-            return Ok(None);
-        };
-        let mut log = reference.log_iter();
-        let reflog_path = self.gix().common_dir().join("logs").join(&full);
-        let Some(mut lines) = log.all().map_err(io_err("cannot read reflog", reflog_path))? else {
-            return Ok(None);
-        };
-        let oldest = match lines.next() {
-            Some(Ok(line)) => line,
-            Some(Err(e)) => {
-                tracing::debug!(branch, error = %e, "unreadable reflog entry; fork point unknown");
-                return Ok(None);
-            }
-            None => return Ok(None),
-        };
-        if !oldest.previous_oid().is_null() {
+        let Some(lines) = self.reflog(branch)? else { return Ok(None) };
+        let Some(oldest) = lines.first() else { return Ok(None) };
+        if !oldest.previous_oid.is_null() {
             return Ok(None);
         }
-        let id = oldest.new_oid();
+        let id = oldest.new_oid;
         if id.is_null() || self.gix().find_commit(id).is_err() {
             return Ok(None);
         }
@@ -159,6 +143,19 @@ impl Repo {
     /// The commit graph alone cannot tell a fast-forward merge of a branch's commits from a
     /// branch that merely caught up with its target: this is what can.
     pub fn branch_made_commits(&self, branch: &str) -> Result<Option<bool>> {
+        let Some(lines) = self.reflog(branch)? else { return Ok(None) };
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(lines.iter().any(|line| {
+            let m = String::from_utf8_lossy(line.message.as_ref());
+            ["commit", "am", "cherry-pick", "revert"].iter().any(|k| m.starts_with(k))
+        })))
+    }
+
+    /// The branch's reflog, oldest first; `None` when the branch or its reflog does not exist, or
+    /// a line of it cannot be read.
+    fn reflog(&self, branch: &str) -> Result<Option<Vec<gix::refs::log::Line>>> {
         validate_branch_name(branch)?;
         let full = format!("refs/heads/{branch}");
         let Some(reference) = self.gix().try_find_reference(full.as_str()).map_err(gix_err("find branch"))? else {
@@ -169,16 +166,17 @@ impl Repo {
         let Some(lines) = log.all().map_err(io_err("cannot read reflog", reflog_path))? else {
             return Ok(None);
         };
-        let mut any = false;
+        let mut out = Vec::new();
         for line in lines {
-            let Ok(line) = line else { return Ok(None) };
-            any = true;
-            let m = String::from_utf8_lossy(line.message.as_ref());
-            if ["commit", "am", "cherry-pick", "revert"].iter().any(|k| m.starts_with(k)) {
-                return Ok(Some(true));
+            match line {
+                Ok(l) => out.push(l.into()),
+                Err(e) => {
+                    tracing::debug!(branch, error = %e, "unreadable reflog entry");
+                    return Ok(None);
+                }
             }
         }
-        Ok(any.then_some(false))
+        Ok(Some(out))
     }
 
     fn existing_commit(&self, id: &CommitId) -> Result<gix::ObjectId> {
