@@ -44,17 +44,21 @@ for i in $(seq 0 22); do edit "$repo" $((i * 7 + 3)) main; done
 edit "$repo" 0 main; edit "$repo" 7 main
 git -C "$repo" commit -q -am "main moves"
 
+time_it() { # label target-ms warmups command: hyperfine median (exit 3, "conflicts found", is expected)
+  hyperfine -N --runs "$runs" --warmup "$3" -i --export-json "$work/t.json" --style none "$4" >/dev/null 2>&1
+  python3 - "$work/t.json" "$1" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print(f"{sys.argv[2]} median {r['median']*1000:8.2f} ms (target <= {sys.argv[3]})")
+PY
+}
+
 echo "parallel-cc: $("$pcc" --version)   $(hyperfine --version)   machine: $(nproc) cores, $(uname -sr)"
 out="$work/check.json"
 PARALLEL_CC_LOG=off "$pcc" --json conflicts check --repo "$repo" --branch feature >"$out" || [ $? -eq 3 ]
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['conflictingFiles']==['src/m000/f00000.rs','src/m000/f00007.rs'], d['conflictingFiles']" "$out"
-hyperfine -N --runs "$runs" --warmup 2 -i --export-json "$work/check.hf.json" --style none \
-  "$pcc --json conflicts check --repo $repo --branch feature" >/dev/null 2>&1
-python3 - "$work/check.hf.json" "$files" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(f"conflicts check, {sys.argv[2]} files, branch 50 files apart   median {r['median']*1000:8.2f} ms (target <= 100)")
-PY
+time_it "conflicts check, $files files, branch 50 files apart  " 100 2 \
+  "$pcc --json conflicts check --repo $repo --branch feature"
 
 # 8 live sessions: the main checkout and 7 worktrees, each with 5 uncommitted edits; sessions
 # 1 and 2 both change line 3 of one file.
@@ -67,10 +71,4 @@ for s in $(seq 0 7); do
 done
 "$pcc" --json conflicts matrix --repo "$repo" >"$work/matrix.json" || [ $? -eq 3 ]
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['sessions'])==8 and d['conflicting']==1, (len(d['sessions']), d['conflicting'])" "$work/matrix.json"
-hyperfine -N --runs "$runs" --warmup 1 -i --export-json "$work/matrix.hf.json" --style none \
-  "$pcc --json conflicts matrix --repo $repo" >/dev/null 2>&1
-python3 - "$work/matrix.hf.json" "$files" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(f"conflicts matrix, 8 live sessions, {sys.argv[2]} files          median {r['median']*1000:8.2f} ms (target <= 1000)")
-PY
+time_it "conflicts matrix, 8 live sessions, $files files         " 1000 1 "$pcc --json conflicts matrix --repo $repo"

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::coordinator::{Coordinator, alive_at};
 use crate::error::{CoreError, Result};
-use crate::hooks::{locate, path_text, relative, resolve_path, same_agent, short_id};
+use crate::hooks::{locate, path_text, relative, resolve_path, same_agent, session_in_dir, short_id};
 use crate::rules::{ClaimMode, claim_paths_overlap};
 
 /// Default claim lifetime, and the allowed range (hours).
@@ -117,14 +117,13 @@ impl Coordinator {
             });
         }
         let stale = self.config(Some(Path::new(&me.repo_path)))?.stale_minutes();
-        let rel =
-            claim_path(&me, &self.store.read().open_sessions_for_repo(&me.repo_path)?, &req.actor.cwd, &req.file)?;
         let now = self.now();
         let expires = now.plus_secs(i64::from(ttl) * 3600);
         let metadata = req.reason.as_deref().map(|r| serde_json::json!({ "reason": r }).to_string());
-        let (action, id) = self.store.write(|tx| -> Result<(&'static str, String)> {
+        let (action, id, rel) = self.store.write(|tx| -> Result<(&'static str, String, String)> {
             // Sessions and claims as of this transaction: nobody can claim in between.
             let sessions = tx.open_sessions_for_repo(&me.repo_path)?;
+            let rel = claim_path(&me, &sessions, &req.actor.cwd, &req.file)?;
             let held = tx.active_claims(&me.repo_path)?;
             if let Some(b) = blocker(&held, &sessions, &me, &rel, req.mode, stale, now) {
                 return Err(conflict(&b, &rel, now));
@@ -136,7 +135,7 @@ impl Coordinator {
                 let up = (mode > was).then_some(was.as_str());
                 let until = c.expires_at.map_or(expires, |e| e.max(expires));
                 tx.update_claim(&c.id, mode.as_str(), up, until, metadata.as_deref())?;
-                return Ok((if up.is_some() { "upgraded" } else { "renewed" }, c.id.clone()));
+                return Ok((if up.is_some() { "upgraded" } else { "renewed" }, c.id.clone(), rel));
             }
             let id = uuid::Uuid::new_v4().to_string();
             tx.insert_claim(&NewClaim {
@@ -149,7 +148,7 @@ impl Coordinator {
                 metadata: metadata.clone(),
                 now,
             })?;
-            Ok(("claimed", id))
+            Ok(("claimed", id, rel))
         })?;
         let claim = self.claim_view_by_id(&id, stale)?;
         let message = match action {
@@ -248,22 +247,13 @@ impl Coordinator {
                 _ => Err(CoreError::UnknownSession { id: id.clone() }),
             };
         }
-        let cwd = resolve_path(&actor.cwd);
-        let ancestors: Vec<String> = cwd.ancestors().map(path_text).collect();
-        let refs: Vec<&str> = ancestors.iter().map(String::as_str).collect();
-        let found = q.open_sessions_at(&refs)?;
-        // The deepest checkout wins (worktrees may live inside the main checkout); of several
-        // sessions there, the newest.
-        for a in &ancestors {
-            if let Some(s) = found
-                .iter()
-                .filter(|s| &s.worktree_path == a && matches!(s.state, SessionState::Live | SessionState::Starting))
+        // Of several sessions in that checkout, the newest live one.
+        let newest = |here: Vec<SessionRow>| {
+            here.into_iter()
+                .filter(|s| matches!(s.state, SessionState::Live | SessionState::Starting))
                 .max_by_key(|s| s.created_at)
-            {
-                return Ok(s.clone());
-            }
-        }
-        Err(CoreError::NoSession { dir: cwd })
+        };
+        session_in_dir(&q, &actor.cwd, newest)?.ok_or_else(|| CoreError::NoSession { dir: resolve_path(&actor.cwd) })
     }
 
     fn claim_view_by_id(&self, id: &str, stale: i64) -> Result<ClaimView> {
@@ -283,11 +273,7 @@ impl Coordinator {
             (true, false, false) => Some("session_dead".to_string()),
             (true, false, true) => None,
         };
-        let reason = c
-            .metadata
-            .as_deref()
-            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
-            .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_string));
+        let reason = claim_reason(c);
         Ok(ClaimView {
             claim_id: c.id.clone(),
             repo_path: c.repo_path.clone(),
@@ -309,6 +295,12 @@ impl Coordinator {
     }
 }
 
+/// The reason given with a claim (its metadata, `{"reason": …}`), if any.
+pub(crate) fn claim_reason(c: &ClaimRow) -> Option<String> {
+    let meta: serde_json::Value = serde_json::from_str(c.metadata.as_deref()?).ok()?;
+    meta.get("reason")?.as_str().map(str::to_string)
+}
+
 /// An active claim row whose TTL has not passed (its session's liveness is the caller's test).
 fn live_claim(c: &ClaimRow, now: Timestamp) -> bool {
     c.is_active && c.expires_at.is_none_or(|e| e > now)
@@ -317,7 +309,7 @@ fn live_claim(c: &ClaimRow, now: Timestamp) -> bool {
 /// The first claim another live session holds on an overlapping path that does not allow
 /// `mode`. Claims of the same agent process (its own worktrees, as the pre-tool-use hook sees
 /// it) never block it.
-fn blocker(
+pub(crate) fn blocker(
     held: &[ClaimRow],
     sessions: &[SessionRow],
     me: &SessionRow,

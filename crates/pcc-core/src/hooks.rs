@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::coordinator::Coordinator;
 use crate::error::{CoreError, Result};
 use crate::hook_input::HookInput;
+use crate::rules::ClaimMode;
 use crate::session::{Isolation, RegisterRequest, RegisteredBy};
 use crate::{env, process};
 
@@ -149,20 +150,10 @@ impl Coordinator {
                 return Ok(Some(s));
             }
         }
-        if let Some(cwd) = &input.cwd {
-            let cwd = resolve_path(cwd);
-            let ancestors: Vec<String> = cwd.ancestors().map(path_text).collect();
-            let refs: Vec<&str> = ancestors.iter().map(String::as_str).collect();
-            let found = q.open_sessions_at(&refs)?;
-            // The deepest checkout wins (worktrees may live inside the main checkout).
-            for a in &ancestors {
-                let here: Vec<SessionRow> = found.iter().filter(|s| &s.worktree_path == a).cloned().collect();
-                if let Some(s) = pick(here, env) {
-                    return Ok(Some(s));
-                }
-            }
+        match &input.cwd {
+            Some(cwd) => session_in_dir(&q, cwd, |here| pick(here, env)),
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     fn hook_pre_tool_use(&mut self, input: &HookInput, env: &HookEnv) -> Result<HookReply> {
@@ -207,25 +198,28 @@ impl Coordinator {
         if !cfg.bool("hooks.enforce_claims").unwrap_or(true) {
             return Ok(HookReply::Silent);
         }
-        let now = self.now();
-        let stale = cfg.stale_minutes();
+        // An edit is what a SHARED claim allows: only another live session's EXCLUSIVE claim on
+        // the file, or on a directory above it, stands in its way (the rule `claims claim` uses).
         let claims = self.store.read().active_claims_covering(&me.repo_path, &rel)?;
-        for c in claims.iter().filter(|c| c.mode == "EXCLUSIVE" && c.expires_at.is_none_or(|e| e > now)) {
-            let Some(holder) = sessions.iter().find(|s| s.id == c.session_id) else { continue };
-            if same_agent(holder, &acting) || holder.state == SessionState::Kept || !self.is_alive(holder, stale) {
-                continue;
-            }
-            return Ok(deny(format!(
-                "parallel-cc: {rel} is claimed EXCLUSIVE by another session ({}, branch {}, working in {}) {}. \
-                 Do not edit it: work on other files first, or ask the user to have that session release \
-                 the claim (`parallel-cc claims` lists claims).",
-                short_id(&holder.id),
-                holder.branch.as_deref().unwrap_or("?"),
-                holder.worktree_path,
-                claim_terms(c)
-            )));
-        }
-        Ok(HookReply::Silent)
+        let blocked = crate::claims::blocker(
+            &claims,
+            &sessions,
+            &acting,
+            &rel,
+            ClaimMode::Shared,
+            cfg.stale_minutes(),
+            self.now(),
+        );
+        let Some(crate::claims::Blocker { claim: c, holder }) = blocked else { return Ok(HookReply::Silent) };
+        Ok(deny(format!(
+            "parallel-cc: {rel} is claimed EXCLUSIVE by another session ({}, branch {}, working in {}) {}. \
+             Do not edit it: work on other files first, or ask the user to have that session release \
+             the claim (`parallel-cc claims` lists claims).",
+            short_id(&holder.id),
+            holder.branch.as_deref().unwrap_or("?"),
+            holder.worktree_path,
+            claim_terms(&c)
+        )))
     }
 
     fn hook_post_tool_use(&mut self, event: HookEvent, input: &HookInput, env: &HookEnv) -> Result<HookReply> {
@@ -456,6 +450,26 @@ impl Coordinator {
 
 /// Of several sessions working in one checkout, the one of this Claude Code process, else the
 /// newest live one.
+/// The session working in the deepest checkout that contains `dir` (worktrees may live inside
+/// the main checkout), as `choose` picks it among that checkout's open sessions; a checkout where
+/// it picks none is passed over for the one above.
+pub(crate) fn session_in_dir(
+    q: &pcc_store::Queries<'_>,
+    dir: &Path,
+    choose: impl Fn(Vec<SessionRow>) -> Option<SessionRow>,
+) -> Result<Option<SessionRow>> {
+    let ancestors: Vec<String> = resolve_path(dir).ancestors().map(path_text).collect();
+    let refs: Vec<&str> = ancestors.iter().map(String::as_str).collect();
+    let found = q.open_sessions_at(&refs)?;
+    for a in &ancestors {
+        let here: Vec<SessionRow> = found.iter().filter(|s| &s.worktree_path == a).cloned().collect();
+        if let Some(s) = choose(here) {
+            return Ok(Some(s));
+        }
+    }
+    Ok(None)
+}
+
 fn pick(found: Vec<SessionRow>, env: &HookEnv) -> Option<SessionRow> {
     let mut live: Vec<SessionRow> =
         found.into_iter().filter(|s| matches!(s.state, SessionState::Live | SessionState::Starting)).collect();
@@ -579,12 +593,7 @@ fn claim_terms(c: &ClaimRow) -> String {
     if let Some(e) = c.expires_at {
         t.push_str(&format!("{}until {e}", if t.is_empty() { "" } else { " " }));
     }
-    if let Some(reason) = c
-        .metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
-        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_string))
-    {
+    if let Some(reason) = crate::claims::claim_reason(c) {
         t.push_str(&format!(" (reason: {reason})"));
     }
     if t.is_empty() { "(no expiry)".into() } else { format!("({t})") }

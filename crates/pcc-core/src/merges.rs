@@ -2,7 +2,7 @@
 //! merged into their target, by fast-forward, merge commit, squash or rebase; events recorded
 //! once per branch tip; subscribed sessions told through their post-tool-use hook.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use pcc_git::{CommitId, MergeState, Repo, validate_branch_name};
@@ -84,27 +84,19 @@ impl Coordinator {
         let now = self.now();
         let stale = self.config(None).map(|c| c.stale_minutes()).unwrap_or(10);
         let mut result = DetectionResult { subscriptions_checked: subs.len(), ..DetectionResult::default() };
-        let mut watched: BTreeSet<(String, String, String)> = BTreeSet::new();
+        // Per repository: (branch, target), the target `None` for its default branch.
+        let mut watched: BTreeMap<String, BTreeSet<(String, Option<String>)>> = BTreeMap::new();
         for s in &subs {
-            watched.insert((s.repo_path.clone(), s.branch.clone(), s.target.clone()));
+            watched.entry(s.repo_path.clone()).or_default().insert((s.branch.clone(), Some(s.target.clone())));
         }
-        let mut defaults: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
         for s in sessions.iter().filter(|s| !s.is_main_repo && s.execution_mode != "e2b") {
             let alive = s.state != SessionState::Kept && alive_at(s, stale, now);
-            let Some(b) = s.branch.as_ref().filter(|_| alive) else { continue };
-            let target = defaults.entry(s.repo_path.clone()).or_insert_with(|| {
-                let found = Repo::open(Path::new(&s.repo_path))
-                    .map_err(CoreError::from)
-                    .and_then(|r| crate::conflicts::default_branch(&r));
-                found.map_err(|e| result.errors.push(format!("{}: {e}", s.repo_path))).ok()
-            });
-            if let Some(t) = target {
-                watched.insert((s.repo_path.clone(), b.clone(), t.clone()));
+            if let Some(b) = s.branch.as_ref().filter(|_| alive) {
+                watched.entry(s.repo_path.clone()).or_default().insert((b.clone(), None));
             }
         }
-        let mut fetched: BTreeSet<String> = BTreeSet::new();
-        for (repo_path, branch, target) in watched {
-            result.branches_checked += 1;
+        for (repo_path, pairs) in watched {
+            // Each repository is opened, and fetched, once per poll.
             let repo = match Repo::open(Path::new(&repo_path)) {
                 Ok(r) => r,
                 Err(e) => {
@@ -112,22 +104,31 @@ impl Coordinator {
                     continue;
                 }
             };
-            if fetch
-                && fetched.insert(repo_path.clone())
-                && let Err(e) = pcc_git::fetch_origin(Path::new(&repo_path))
-            {
+            if fetch && let Err(e) = pcc_git::fetch_origin(Path::new(&repo_path)) {
                 result.errors.push(format!("{repo_path}: fetch: {e}"));
             }
-            match self.detect_one(&repo, &repo_path, &branch, &target, fetch, &sessions) {
-                Ok(Some(ev)) => {
-                    result.notifications_sent += subs
-                        .iter()
-                        .filter(|s| s.repo_path == repo_path && s.branch == branch && s.target == target)
-                        .count();
-                    result.new_merges.push(ev);
+            let default = if pairs.iter().any(|(_, t)| t.is_none()) {
+                crate::conflicts::default_branch(&repo)
+                    .map_err(|e| result.errors.push(format!("{repo_path}: {e}")))
+                    .ok()
+            } else {
+                None
+            };
+            let pairs: BTreeSet<(String, String)> =
+                pairs.into_iter().filter_map(|(b, t)| Some((b, t.or_else(|| default.clone())?))).collect();
+            for (branch, target) in pairs {
+                result.branches_checked += 1;
+                match self.detect_one(&repo, &repo_path, &branch, &target, fetch, &sessions) {
+                    Ok(Some(ev)) => {
+                        result.notifications_sent += subs
+                            .iter()
+                            .filter(|s| s.repo_path == repo_path && s.branch == branch && s.target == target)
+                            .count();
+                        result.new_merges.push(ev);
+                    }
+                    Ok(None) => {}
+                    Err(e) => result.errors.push(format!("{repo_path}: {branch} → {target}: {e}")),
                 }
-                Ok(None) => {}
-                Err(e) => result.errors.push(format!("{repo_path}: {branch} → {target}: {e}")),
             }
         }
         Ok(result)

@@ -55,18 +55,7 @@ fn adopts(version: LegacyVersion) {
     let report = store.migration_report().clone();
     let adoption = report.adopted_legacy.clone().expect("a TypeScript database is reported as adopted");
     assert_eq!(adoption.from_version.as_deref(), version.marker());
-    assert_eq!(
-        report.applied,
-        [
-            "V1__original_schema",
-            "V2__sessions_lifecycle",
-            "V3__checkout_cache",
-            "V4__session_files",
-            "V5__blob_cache",
-            "V6__blob_cache_age",
-            "V7__merge_lookups"
-        ]
-    );
+    assert_eq!(report.applied, common::all_migrations());
     let expected_added: Vec<&str> = match version {
         LegacyVersion::Base | LegacyVersion::V0_5_0 => E2B_COLUMNS.iter().chain(&V1_1_COLUMNS).copied().collect(),
         LegacyVersion::V1_0_0 => V1_1_COLUMNS.to_vec(),

@@ -265,3 +265,21 @@ pub fn new_session(id: &str, pid: i64, repo: &str, now: Timestamp) -> NewSession
         now,
     }
 }
+
+/// Every migration in `migrations/` by name (`V1__original_schema`, …), in version order: what a
+/// new or adopted database must report as applied.
+pub fn all_migrations() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut names: Vec<(u32, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let version = name[1..name.find("__").unwrap()].parse().unwrap();
+            (version, name)
+        })
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, n)| n).collect()
+}
