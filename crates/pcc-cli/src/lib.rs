@@ -78,6 +78,9 @@ pub enum Command {
     Hook(commands::hook::Args),
     /// Show files that two or more live sessions are changing
     Overlaps(commands::overlaps::Args),
+    /// The MCP server for the agents: `mcp serve`
+    #[command(subcommand)]
+    Mcp(commands::mcp::McpCommand),
     /// File claims: list, claim, release, escalate
     #[command(next_help_heading = "Coordination")]
     Claims(commands::claims::Args),
@@ -224,6 +227,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<Outcome, CliError> {
         Command::Install(a) => commands::install::run(ctx, a),
         Command::Hook(a) => commands::hook::run(ctx, a),
         Command::Overlaps(a) => commands::overlaps::run(ctx, a),
+        Command::Mcp(c) => commands::mcp::run(ctx, c),
         Command::Claims(a) => commands::claims::run(ctx, a),
         Command::Conflicts(c) => commands::conflicts::run(ctx, c),
         Command::Rebase(a) => commands::conflicts::rebase(ctx, a),

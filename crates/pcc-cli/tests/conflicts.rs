@@ -55,7 +55,11 @@ fn check_reports_the_files_kinds_and_hunks_and_writes_nothing() {
     // rebase --check is the same prediction, for the checked-out branch.
     r.git(&["checkout", "-q", "clash"]).unwrap();
     let doc = pcc_in(&env, &r.path, &["rebase", "--check"]).expect_code(3).json();
-    assert_eq!(doc["source"], "clash");
+    assert_eq!(doc["checkOnly"], true);
+    assert_eq!(doc["outcome"], "would_conflict");
+    assert_eq!(doc["hasConflicts"], true);
+    assert!(!doc["conflictingFiles"].as_array().unwrap().is_empty());
+    assert_eq!(r.git(&["rev-parse", "--abbrev-ref", "HEAD"]).unwrap().trim(), "clash", "nothing moved");
     assert!(!r.path.join(".git/index.lock").exists());
 }
 

@@ -242,6 +242,9 @@ fn an_edit_to_a_file_another_session_changed_warns_once_naming_it() {
     let ids: Vec<&str> =
         o["overlaps"][0]["sessions"].as_array().unwrap().iter().map(|s| s["sessionId"].as_str().unwrap()).collect();
     assert!(ids.contains(&t.a.as_str()) && ids.contains(&t.b.as_str()), "{ids:?}");
+    // Asked from inside B's worktree: the same answer (B's work is measured from main's line).
+    let from_b = t.env.pcc().current_dir(&t.b_wt).args(["overlaps", "--json"]).out().ok().json();
+    assert_eq!(from_b["overlaps"], o["overlaps"], "{from_b:#}");
     // Same line changed differently: would conflict.
     std::fs::write(&file, "ONE-B\ntwo\nthree\nfour\nfive\n").unwrap();
     let o = t.env.pcc().args(["overlaps", "--json", "--repo"]).arg(&t.repo).out().ok().json();

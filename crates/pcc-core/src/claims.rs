@@ -45,15 +45,16 @@ pub struct ClaimFilter {
     /// Any path in the repository (default: the current directory).
     pub repo: Option<PathBuf>,
     pub session: Option<String>,
-    /// Claims covering this path (relative to `cwd` or absolute, or repo-relative).
-    pub file: Option<String>,
+    /// Claims covering one of these paths (relative to `cwd` or absolute, or repo-relative);
+    /// empty: all.
+    pub files: Vec<String>,
     /// Ended and expired claims too.
     pub history: bool,
     pub cwd: PathBuf,
 }
 
 /// One claim, as every frontend shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimView {
     pub claim_id: String,
@@ -77,7 +78,7 @@ pub struct ClaimView {
     pub ended_reason: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimsView {
     pub repo_path: String,
@@ -86,7 +87,7 @@ pub struct ClaimsView {
 }
 
 /// What `claim` did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimOutcome {
     pub success: bool,
@@ -95,6 +96,18 @@ pub struct ClaimOutcome {
     pub action: &'static str,
     pub claim_id: String,
     pub message: String,
+    pub claim: ClaimView,
+}
+
+/// What `release_claim` and `escalate_claim` did.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimChangeView {
+    pub success: bool,
+    pub message: String,
+    /// When the claim ended (a release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<String>,
     pub claim: ClaimView,
 }
 
@@ -162,7 +175,7 @@ impl Coordinator {
     }
 
     /// End a claim. Only its session may, unless `force`.
-    pub fn release_claim(&mut self, id: &str, actor: &Actor, force: bool) -> Result<ClaimView> {
+    pub fn release_claim(&mut self, id: &str, actor: &Actor, force: bool) -> Result<ClaimChangeView> {
         let c = self.store.read().claim(id)?.ok_or_else(|| CoreError::UnknownClaim { id: id.to_string() })?;
         if !force {
             let me = self.acting_session(actor)?;
@@ -176,12 +189,18 @@ impl Coordinator {
             return Err(CoreError::ClaimNotActive { id: id.to_string() });
         }
         let stale = self.config(Some(Path::new(&c.repo_path)))?.stale_minutes();
-        self.claim_view_by_id(id, stale)
+        let claim = self.claim_view_by_id(id, stale)?;
+        Ok(ClaimChangeView {
+            success: true,
+            message: format!("released the claim on {}", claim.file_path),
+            released_at: claim.released_at.clone(),
+            claim,
+        })
     }
 
     /// Raise a claim's mode: INTENT → SHARED → EXCLUSIVE, never down or sideways, checked
     /// against the other sessions' claims like a new claim.
-    pub fn escalate_claim(&mut self, id: &str, actor: &Actor, to: ClaimMode) -> Result<ClaimView> {
+    pub fn escalate_claim(&mut self, id: &str, actor: &Actor, to: ClaimMode) -> Result<ClaimChangeView> {
         let me = self.acting_session(actor)?;
         let stale = self.config(Some(Path::new(&me.repo_path)))?.stale_minutes();
         let now = self.now();
@@ -212,7 +231,13 @@ impl Coordinator {
             tx.update_claim(id, to.as_str(), Some(was.as_str()), until, None)?;
             Ok(())
         })?;
-        self.claim_view_by_id(id, stale)
+        let claim = self.claim_view_by_id(id, stale)?;
+        Ok(ClaimChangeView {
+            success: true,
+            message: format!("the claim on {} is now {}", claim.file_path, claim.claim_mode),
+            released_at: None,
+            claim,
+        })
     }
 
     /// Claims of one repository: in force (default), or all of them with `history`.
@@ -222,12 +247,10 @@ impl Coordinator {
         let stale = self.config(Some(repo.main_path()))?.stale_minutes();
         let rows = self.store.read().claims(&key, f.session.as_deref(), f.history)?;
         let sessions = self.store.read().open_sessions_for_repo(&key)?;
-        let file = f.file.as_ref().map(|file| filter_path(&key, &sessions, &f.cwd, file));
+        let files: Vec<String> = f.files.iter().map(|file| filter_path(&key, &sessions, &f.cwd, file)).collect();
         let mut claims = Vec::new();
         for c in rows {
-            if let Some(file) = &file
-                && !claim_paths_overlap(&c.file_path, file)
-            {
+            if !files.is_empty() && !files.iter().any(|file| claim_paths_overlap(&c.file_path, file)) {
                 continue;
             }
             let v = self.claim_view(&c, stale)?;
@@ -236,6 +259,21 @@ impl Coordinator {
             }
         }
         Ok(ClaimsView { repo_path: key, total: claims.len(), claims })
+    }
+
+    /// Where an actor works: its directory, unless it names a session whose checkout (still
+    /// there) does not contain that directory: then that checkout.
+    pub fn actor_dir(&self, actor: &Actor) -> PathBuf {
+        let checkout = actor
+            .session_id
+            .as_ref()
+            .and_then(|id| self.store.read().session(id).ok().flatten())
+            .map(|s| PathBuf::from(s.worktree_path))
+            .filter(|p| p.is_dir());
+        match checkout {
+            Some(c) if !resolve_path(&actor.cwd).starts_with(resolve_path(&c)) => c,
+            _ => actor.cwd.clone(),
+        }
     }
 
     /// The session an actor stands for (see [`Actor`]).

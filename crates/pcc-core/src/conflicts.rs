@@ -25,7 +25,7 @@ pub struct CheckRequest {
 }
 
 /// One conflicting file.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileConflictView {
     pub file: String,
@@ -38,7 +38,7 @@ pub struct FileConflictView {
 }
 
 /// A conflicting region of a text file, 1-based lines, as `git merge-file --diff3` marks it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HunkView {
     pub ours_start: usize,
@@ -53,7 +53,7 @@ pub struct HunkView {
     pub truncated: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckView {
     pub repo_path: String,
@@ -71,7 +71,7 @@ pub struct CheckView {
 }
 
 /// One live session in the matrix.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MatrixSession {
     pub session_id: String,
@@ -81,7 +81,7 @@ pub struct MatrixSession {
 }
 
 /// The verdict for one pair (or one session against the target).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PairView {
     pub a: String,
@@ -92,7 +92,7 @@ pub struct PairView {
     pub conflicts: Vec<FileConflictView>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MatrixView {
     pub repo_path: String,
@@ -118,12 +118,18 @@ impl Coordinator {
         };
         let target_commit = resolve(&repo, &target)?;
         let predictor = repo.merge_predictor()?;
-        let (source, ours) = match (&req.branch, req.uncommitted) {
-            (Some(_), true) => {
+        // The working state is the checked-out branch's: naming that branch too is allowed.
+        let branch = match (&req.branch, req.uncommitted) {
+            (Some(b), true) if repo.head_branch()?.as_deref() == Some(b.as_str()) => None,
+            (b, _) => b.clone(),
+        };
+        let (source, ours) = match (&branch, req.uncommitted) {
+            (Some(b), true) => {
                 return Err(CoreError::InvalidArgs {
-                    reason: "--branch and --uncommitted cannot be used together: --uncommitted merges the current \
-                             checkout's working state"
-                        .into(),
+                    reason: format!(
+                        "{b} is not the branch checked out in {}: the uncommitted work merged is that checkout's",
+                        repo.checkout().display()
+                    ),
                 });
             }
             (Some(b), false) => {
@@ -240,7 +246,7 @@ impl Coordinator {
 }
 
 /// What `rebase` did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RebaseView {
     /// The command did its job (a rebase that found conflicts too: see `hasConflicts`).
@@ -248,16 +254,51 @@ pub struct RebaseView {
     pub checkout: String,
     pub target: String,
     pub target_commit: String,
-    /// `up_to_date`, `rebased` or `conflicts` (aborted: the checkout is as it was).
+    /// `up_to_date`, `rebased` or `conflicts` (aborted: the checkout is as it was); with
+    /// `checkOnly`: `up_to_date`, `would_rebase` or `would_conflict`.
     pub outcome: &'static str,
     pub has_conflicts: bool,
     pub conflicting_files: Vec<String>,
     pub from_commit: Option<String>,
     pub to_commit: Option<String>,
     pub message: String,
+    /// Only predicted (`rebase --check`): nothing was changed.
+    pub check_only: bool,
 }
 
 impl Coordinator {
+    /// `rebase --check`: what `rebase` would find, without changing anything (its HEAD merged
+    /// into the target in memory, as `conflicts check`).
+    pub fn rebase_check(&mut self, dir: &Path, target: Option<&str>) -> Result<RebaseView> {
+        let repo = Repo::discover(dir)?;
+        let head = repo.resolve_commit("HEAD")?;
+        let check = self.check_conflicts(&CheckRequest {
+            dir: dir.to_path_buf(),
+            branch: None,
+            target: target.map(str::to_string),
+            uncommitted: false,
+        })?;
+        let up_to_date = check.merge_base.as_deref() == Some(check.target_commit.as_str());
+        let (outcome, message) = match (check.has_conflicts, up_to_date) {
+            (true, _) => ("would_conflict", check.summary.clone()),
+            (false, true) => ("up_to_date", format!("already up to date with {}", check.target)),
+            (false, false) => ("would_rebase", format!("{}; `parallel-cc rebase` would apply cleanly", check.summary)),
+        };
+        Ok(RebaseView {
+            success: true,
+            checkout: path_text(repo.checkout()),
+            target: check.target.clone(),
+            target_commit: check.target_commit.clone(),
+            outcome,
+            has_conflicts: check.has_conflicts,
+            conflicting_files: check.conflicting_files.clone(),
+            from_commit: Some(head.to_string()),
+            to_commit: None,
+            message,
+            check_only: true,
+        })
+    }
+
     /// `rebase`: rebase the checkout containing `dir` onto the target with git; on conflicts the
     /// rebase is aborted and the files reported. A checkout with uncommitted changes to tracked
     /// files is refused before anything runs.
@@ -281,6 +322,7 @@ impl Coordinator {
             from_commit: None,
             to_commit: None,
             message: format!("already up to date with {target}"),
+            check_only: false,
         };
         match outcome {
             pcc_git::RebaseOutcome::UpToDate => {}

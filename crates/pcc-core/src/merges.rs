@@ -15,7 +15,7 @@ use crate::error::{CoreError, Result};
 use crate::hooks::{path_text, short_id};
 
 /// A merge event as every frontend shows it (the original's `MergeEvent`, plus `how`).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeEventView {
     pub id: String,
@@ -32,7 +32,7 @@ pub struct MergeEventView {
     pub how: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionView {
     pub id: String,
@@ -43,6 +43,29 @@ pub struct SubscriptionView {
     pub created_at: Option<String>,
     pub notified_at: Option<String>,
     pub is_active: bool,
+}
+
+/// What `subscribe_merge` did (the original's `{subscribed, message}`, plus the subscription).
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeView {
+    pub success: bool,
+    pub subscribed: bool,
+    pub message: String,
+    pub subscription: SubscriptionView,
+}
+
+/// Is one branch merged into its target (`merge check`, MCP `check_merge_status`)?
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeStatusView {
+    pub branch_name: String,
+    pub target_branch: String,
+    pub is_merged: bool,
+    /// The event that records the merge of the branch's current tip (or, for a branch that no
+    /// longer exists, its latest recorded merge).
+    pub merge_event: Option<MergeEventView>,
+    pub message: String,
 }
 
 /// One poll (`watch merges --once`), the original's `MergeDetectionResult`.
@@ -59,7 +82,7 @@ pub struct DetectionResult {
     pub errors: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeEventsView {
     pub events: Vec<MergeEventView>,
@@ -215,21 +238,75 @@ impl Coordinator {
         Ok(SubscriptionsView { total: subscriptions.len(), subscriptions })
     }
 
+    /// `merge check`: is `branch` merged into `target` (default: the repository's default
+    /// branch)? Looks now, like one poll of `watch merges` for this branch, so the answer does not
+    /// depend on a watcher running; a merge found is recorded (and subscribers told) as by the
+    /// watcher. A branch that no longer exists is answered from the recorded events.
+    pub fn merge_status(&mut self, dir: &Path, branch: &str, target: Option<&str>) -> Result<MergeStatusView> {
+        validate_branch_name(branch)?;
+        let repo = Repo::discover(dir)?;
+        let repo_path = path_text(repo.main_path());
+        let target = merge_target(&repo, branch, target)?;
+        let recorded = |me: &Self, tip: Option<&str>| -> Result<Option<MergeEventView>> {
+            let rows = me.store.read().merge_events(Some(&repo_path), Some(branch), 1000)?;
+            Ok(rows
+                .iter()
+                .find(|e| e.branch == branch && e.target == target && tip.is_none_or(|t| e.source_commit == t))
+                .map(event_view))
+        };
+        let event = match repo.branch_tip(branch)? {
+            Some(tip) => {
+                let sessions = self.store.read().open_sessions_for_repo(&repo_path)?;
+                match self.detect_one(&repo, &repo_path, branch, &target, false, &sessions)? {
+                    Some(new) => Some(new),
+                    None => recorded(self, Some(tip.as_str()))?,
+                }
+            }
+            None => match recorded(self, None)? {
+                Some(e) => Some(e),
+                None => {
+                    return Err(CoreError::Git(pcc_git::GitError::UnknownRevision { rev: branch.to_string() }));
+                }
+            },
+        };
+        let message = match &event {
+            Some(e) => format!(
+                "{branch} was merged into {target}{} (found {})",
+                e.how.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
+                e.detected_at.as_deref().unwrap_or("?")
+            ),
+            None => format!("{branch} is not merged into {target}"),
+        };
+        Ok(MergeStatusView {
+            branch_name: branch.to_string(),
+            target_branch: target,
+            is_merged: event.is_some(),
+            merge_event: event,
+            message,
+        })
+    }
+
+    /// Merge notices for the acting session not told yet (see [`Self::subscribe_merge`]), taken:
+    /// each is returned once. For frontends without the post-tool-use hook (the MCP server).
+    pub fn take_notices(&mut self, actor: &Actor) -> Result<Option<String>> {
+        let me = match self.acting_session(actor) {
+            Ok(me) => me,
+            Err(CoreError::NoSession { .. } | CoreError::UnknownSession { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if self.store.read().pending_merge_notices(&me.id)?.is_empty() {
+            return Ok(None);
+        }
+        let now = self.now();
+        self.store.write(|tx| take_merge_notices(tx, &me, now))
+    }
+
     /// `merge subscribe`: the acting session wants to hear when `branch` is merged into `target`.
-    pub fn subscribe_merge(&mut self, actor: &Actor, branch: &str, target: Option<&str>) -> Result<SubscriptionView> {
+    pub fn subscribe_merge(&mut self, actor: &Actor, branch: &str, target: Option<&str>) -> Result<SubscribeView> {
         let me = self.acting_session(actor)?;
         validate_branch_name(branch)?;
         let repo = Repo::open(Path::new(&me.repo_path))?;
-        let target = match target {
-            Some(t) => {
-                validate_branch_name(t)?;
-                t.to_string()
-            }
-            None => crate::conflicts::default_branch(&repo)?,
-        };
-        if branch == target {
-            return Err(CoreError::InvalidArgs { reason: format!("{branch} cannot be merged into itself") });
-        }
+        let target = merge_target(&repo, branch, target)?;
         let row = SubscriptionRow {
             id: uuid::Uuid::new_v4().to_string(),
             session_id: me.id.clone(),
@@ -241,7 +318,12 @@ impl Coordinator {
             is_active: true,
         };
         self.store.write(|tx| tx.insert_subscription(&row))?;
-        Ok(subscription_view(&row))
+        Ok(SubscribeView {
+            success: true,
+            subscribed: true,
+            message: format!("this session will be told when {} is merged into {}", row.branch, row.target),
+            subscription: subscription_view(&row),
+        })
     }
 }
 
@@ -273,6 +355,23 @@ pub(crate) fn take_merge_notices(tx: &WriteTx<'_>, me: &SessionRow, now: Timesta
          files on conflicts), or check first with `parallel-cc conflicts check`.",
         lines.join("; ")
     )))
+}
+
+/// The target a branch is merged into: the one given (validated), else the repository's default
+/// branch; never the branch itself.
+fn merge_target(repo: &Repo, branch: &str, target: Option<&str>) -> Result<String> {
+    validate_branch_name(branch)?;
+    let target = match target {
+        Some(t) => {
+            validate_branch_name(t)?;
+            t.to_string()
+        }
+        None => crate::conflicts::default_branch(repo)?,
+    };
+    if branch == target {
+        return Err(CoreError::InvalidArgs { reason: format!("{branch} cannot be merged into itself") });
+    }
+    Ok(target)
 }
 
 fn event_view(e: &MergeEventRow) -> MergeEventView {

@@ -11,7 +11,7 @@ use crate::coordinator::Coordinator;
 use crate::error::Result;
 
 /// One session's part in an overlap.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverlapSession {
     pub session_id: String,
@@ -26,7 +26,7 @@ pub struct OverlapSession {
     pub changed: bool,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileOverlapView {
     /// Repo-relative path.
@@ -37,7 +37,7 @@ pub struct FileOverlapView {
     pub merges_cleanly: Option<bool>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OverlapsView {
     pub repo_path: String,
@@ -72,7 +72,8 @@ impl Coordinator {
             .filter(|s| s.state != SessionState::Kept && s.execution_mode != "e2b")
             .filter(|s| self.is_alive(s, stale))
             .collect();
-        let main_head = repo.head_commit().ok().flatten();
+        // The main checkout's line, wherever this was asked from (a worktree's own HEAD is its work).
+        let main_head = pcc_git::head_commit_of(repo.main_path()).ok().flatten();
         let mut by_file: BTreeMap<String, Vec<Part<'_>>> = BTreeMap::new();
         let mut warnings = Vec::new();
         for t in self.store.read().touched_files(&key)? {

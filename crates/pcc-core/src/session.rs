@@ -10,7 +10,9 @@ use crate::coordinator::Coordinator;
 use crate::error::{CoreError, Result};
 use crate::process;
 use crate::rules::{self, CheckoutFacts, Disposal};
-use crate::views::{LastActivity, Registration, RegistrationDetail, ReleaseOutcome, SessionView, StatusView};
+use crate::views::{
+    LastActivity, MySessionView, Registration, RegistrationDetail, ReleaseOutcome, SessionView, StatusView,
+};
 
 /// Whether a session gets its own worktree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -540,6 +542,26 @@ impl Coordinator {
             outcome.commit
         ));
         Ok(name)
+    }
+
+    /// The acting session, and how many live sessions share its repository.
+    pub fn my_session(&mut self, actor: &crate::claims::Actor) -> Result<MySessionView> {
+        let me = self.acting_session(actor)?;
+        let stale = self.config(Some(Path::new(&me.repo_path))).map(|c| c.stale_minutes()).unwrap_or(10);
+        let rows = self.store.read().open_sessions_for_repo(&me.repo_path)?;
+        let parallel = rows.iter().filter(|s| s.state != SessionState::Kept && self.is_alive(s, stale)).count();
+        let view = session_view(&me, true, self.now());
+        Ok(MySessionView {
+            session_id: me.id,
+            worktree_path: me.worktree_path,
+            worktree_name: me.worktree_name,
+            is_main_repo: me.is_main_repo,
+            started_at: view.created_at,
+            parallel_sessions: parallel.max(1),
+            repo_path: me.repo_path,
+            branch: me.branch,
+            state: view.state,
+        })
     }
 
     /// Sessions for `status` (PRODUCT.md §2.4). `repo`: `None` for every repository. Never reaps

@@ -65,14 +65,14 @@ impl ReleaseOutcome {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LastActivity {
     pub tool: Option<String>,
     pub at: String,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub session_id: String,
@@ -99,13 +99,30 @@ pub struct SessionView {
     pub git_checked_at: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusView {
     /// The repository shown, or `"all"`.
     pub repo_path: String,
     pub total_sessions: usize,
     pub sessions: Vec<SessionView>,
+}
+
+/// The acting session (MCP `get_my_session`).
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MySessionView {
+    pub session_id: String,
+    pub worktree_path: String,
+    pub worktree_name: Option<String>,
+    pub is_main_repo: bool,
+    pub started_at: String,
+    /// Live sessions of this repository, this one included.
+    pub parallel_sessions: usize,
+    pub repo_path: String,
+    pub branch: Option<String>,
+    /// As in `status`: `active`, `idle`, `starting`, …
+    pub state: String,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

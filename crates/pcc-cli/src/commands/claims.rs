@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use pcc_core::claims::{Actor, ClaimFilter, ClaimRequest, ClaimView, ClaimsView};
+use pcc_core::claims::{Actor, ClaimChangeView, ClaimFilter, ClaimRequest, ClaimsView};
 use pcc_core::rules::ClaimMode;
 
 use crate::error::CliError;
@@ -119,28 +119,27 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
             Ok(Outcome::Done(0))
         }
         Some(ClaimsCommand::Release { id, force, session }) => {
-            let v = coord.release_claim(&id, &actor(session)?, force)?;
-            done(ctx, &format!("released the claim on {}", v.file_path), &v)
+            done(ctx, &coord.release_claim(&id, &actor(session)?, force)?)
         }
         Some(ClaimsCommand::Escalate { id, to, session }) => {
-            let v = coord.escalate_claim(&id, &actor(session)?, to)?;
-            done(ctx, &format!("the claim on {} is now {}", v.file_path, v.claim_mode), &v)
+            done(ctx, &coord.escalate_claim(&id, &actor(session)?, to)?)
         }
     }
 }
 
-fn done(ctx: &Ctx, message: &str, v: &ClaimView) -> Result<Outcome, CliError> {
+fn done(ctx: &Ctx, v: &ClaimChangeView) -> Result<Outcome, CliError> {
     if ctx.ui.json {
-        ctx.ui.json(&serde_json::json!({ "success": true, "message": message, "claim": v }));
+        ctx.ui.json(v);
     } else {
-        ctx.ui.status(message);
+        ctx.ui.status(&v.message);
     }
     Ok(Outcome::Done(0))
 }
 
 fn list(ctx: &Ctx, coord: &mut pcc_core::Coordinator, l: ListArgs) -> Result<Outcome, CliError> {
     let cwd = repo_or_cwd(None)?;
-    let filter = ClaimFilter { repo: l.repo, session: l.session, file: l.file, history: l.all, cwd };
+    let filter =
+        ClaimFilter { repo: l.repo, session: l.session, files: l.file.into_iter().collect(), history: l.all, cwd };
     let view: ClaimsView = coord.claims(&filter)?;
     if ctx.ui.json {
         ctx.ui.json(&view);

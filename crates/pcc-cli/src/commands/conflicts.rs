@@ -47,7 +47,7 @@ pub struct RebaseArgs {
     /// Branch to rebase onto (default: main, else master, else the branch of the main checkout)
     #[arg(long, value_name = "BRANCH")]
     pub target: Option<String>,
-    /// Only predict (the same as `conflicts check`); change nothing
+    /// Only predict (HEAD merged into the target in memory, as `conflicts check`); change nothing
     #[arg(long)]
     pub check: bool,
 }
@@ -74,10 +74,12 @@ pub fn run(ctx: &Ctx, c: ConflictsCommand) -> Result<Outcome, CliError> {
 
 pub fn rebase(ctx: &Ctx, a: RebaseArgs) -> Result<Outcome, CliError> {
     let dir = repo_or_cwd(a.repo)?;
-    if a.check {
-        return check(ctx, &CheckRequest { dir, branch: None, target: a.target, uncommitted: false });
-    }
-    let view: RebaseView = open_coordinator()?.rebase(&dir, a.target.as_deref())?;
+    let mut coord = open_coordinator()?;
+    let view: RebaseView = if a.check {
+        coord.rebase_check(&dir, a.target.as_deref())?
+    } else {
+        coord.rebase(&dir, a.target.as_deref())?
+    };
     if ctx.ui.json {
         ctx.ui.json(&view);
     } else if view.has_conflicts {

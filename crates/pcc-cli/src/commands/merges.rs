@@ -46,6 +46,17 @@ pub enum MergeCommand {
         #[arg(long)]
         subscriptions: bool,
     },
+    /// Is BRANCH merged into the target? Looks now (a merge found is recorded)
+    Check {
+        #[arg(value_name = "BRANCH")]
+        branch: String,
+        /// Target branch (default: main, else master, else the branch of the main checkout)
+        #[arg(long, value_name = "BRANCH")]
+        target: Option<String>,
+        /// Repository (default: the current directory's)
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+    },
     /// Tell this session (through its hooks) when BRANCH is merged into the target
     Subscribe {
         #[arg(value_name = "BRANCH")]
@@ -155,17 +166,23 @@ pub fn merge(ctx: &Ctx, c: MergeCommand) -> Result<Outcome, CliError> {
             }
             Ok(Outcome::Done(0))
         }
+        MergeCommand::Check { branch, target, repo } => {
+            let v = coord.merge_status(&repo_or_cwd(repo)?, &branch, target.as_deref())?;
+            if ctx.ui.json {
+                ctx.ui.json(&v);
+            } else {
+                ctx.ui.data(&paint(if v.is_merged { GREEN } else { BOLD }, &v.message));
+            }
+            Ok(Outcome::Done(0))
+        }
         MergeCommand::Subscribe { branch, target, session } => {
             let actor = Actor { session_id: session.filter(|s| !s.trim().is_empty()), cwd: repo_or_cwd(None)? };
-            let s = coord.subscribe_merge(&actor, &branch, target.as_deref())?;
+            let v = coord.subscribe_merge(&actor, &branch, target.as_deref())?;
             if ctx.ui.json {
-                ctx.ui.json(&serde_json::json!({ "success": true, "subscription": s }));
+                ctx.ui.json(&v);
             } else {
-                ctx.ui.status(&format!(
-                    "this session will be told when {} is merged into {}",
-                    s.branch_name, s.target_branch
-                ));
-                ctx.ui.data(&s.id);
+                ctx.ui.status(&v.message);
+                ctx.ui.data(&v.subscription.id);
             }
             Ok(Outcome::Done(0))
         }

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod heartbeat;
 pub mod hook;
 pub mod install;
+pub mod mcp;
 pub mod merges;
 pub mod migrate;
 pub mod overlaps;

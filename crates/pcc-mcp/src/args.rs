@@ -1,0 +1,174 @@
+//! Tool inputs. Names and shapes follow the original tool (ORIGINAL.md §9); each doc comment
+//! becomes the field's `description` in the tool's input schema.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// A claim mode.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Mode {
+    /// Only the claiming session changes the file.
+    Exclusive,
+    /// Several sessions may change it, carefully.
+    Shared,
+    /// A plan to change it, to warn others.
+    Intent,
+}
+
+impl Mode {
+    pub fn core(self) -> pcc_core::rules::ClaimMode {
+        match self {
+            Mode::Exclusive => pcc_core::rules::ClaimMode::Exclusive,
+            Mode::Shared => pcc_core::rules::ClaimMode::Shared,
+            Mode::Intent => pcc_core::rules::ClaimMode::Intent,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct RepoArgs {
+    /// Any path in the repository (default: this session's checkout). Worktrees of one repository share their sessions.
+    pub repo_path: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeArgs {
+    /// The branch that would be merged.
+    pub branch: String,
+    /// The branch it is merged into (default: main, else master, else the main checkout's branch).
+    pub target_branch: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckConflictsArgs {
+    /// The branch (or revision) to merge.
+    pub current_branch: String,
+    /// The branch to merge it into.
+    pub target_branch: String,
+    /// Merge this checkout's working state (HEAD plus uncommitted and untracked files) instead of the branch's commits; `currentBranch` must then be the branch checked out here.
+    #[serde(default)]
+    pub include_uncommitted: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RebaseArgs {
+    /// The branch to rebase this checkout onto.
+    pub target_branch: String,
+    /// Only predict what a rebase would meet; change nothing.
+    #[serde(default)]
+    pub check_only: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MergeEventsArgs {
+    /// Any path in the repository (default: this session's checkout).
+    pub repo_path: Option<String>,
+    /// At most this many events, newest first (1–1000, default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimFileArgs {
+    /// The file, or a directory with a trailing `/`: relative to this session's checkout, or absolute inside one of the repository's checkouts.
+    pub file_path: String,
+    /// EXCLUSIVE (default): only this session changes it; SHARED; INTENT.
+    pub mode: Option<Mode>,
+    /// Why, shown to other sessions.
+    pub reason: Option<String>,
+    /// Lifetime in hours, 1–8760 (default 24); the claim also ends with the session.
+    pub ttl_hours: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseArgs {
+    /// The claim's id (from `claim_file` or `list_file_claims`).
+    pub claim_id: String,
+    /// Release a claim of another session.
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalateArgs {
+    /// The claim's id.
+    pub claim_id: String,
+    /// The new, stronger mode (INTENT → SHARED → EXCLUSIVE).
+    pub mode: Mode,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListClaimsArgs {
+    /// Only claims covering one of these files or directories.
+    pub file_paths: Option<Vec<String>>,
+    /// Only claims of this session.
+    pub session_id: Option<String>,
+    /// Ended and expired claims too.
+    #[serde(default)]
+    pub include_expired: bool,
+    /// Any path in the repository (default: this session's checkout).
+    #[serde(rename = "repo_path")]
+    pub repo_path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixArgs {
+    /// The branch every session is also checked against (default: main, else master).
+    pub target_branch: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
+pub struct AdvancedConflictsArgs {
+    pub current_branch: String,
+    pub target_branch: String,
+    /// Also look for semantic conflicts (default true).
+    pub analyze_semantics: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
+pub struct SuggestionsArgs {
+    pub file_path: String,
+    pub current_branch: String,
+    pub target_branch: String,
+    /// 0–1 (default 0.5).
+    pub min_confidence: Option<f64>,
+    /// 1–10 (default 3).
+    pub max_suggestions: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
+pub struct ApplyFixArgs {
+    pub suggestion_id: String,
+    /// Show what would change; write nothing.
+    pub dry_run: Option<bool>,
+    /// Keep a backup of the file (default true).
+    pub create_backup: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
+pub struct HistoryArgs {
+    pub file_path: Option<String>,
+    /// STRUCTURAL, SEMANTIC, CONCURRENT_EDIT or TRIVIAL.
+    pub conflict_type: Option<String>,
+    /// AUTO_FIX, MANUAL, HYBRID or ABANDONED.
+    pub resolution_strategy: Option<String>,
+    /// 1–100 (default 20).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}

@@ -1,0 +1,397 @@
+//! The MCP server: one tool per use case, each a thin call into the pcc-core method the matching
+//! CLI command calls, returning that method's view as structured content (with its output
+//! schema) and as JSON text.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use pcc_core::claims::{Actor, ClaimFilter, ClaimRequest};
+use pcc_core::conflicts::CheckRequest;
+use pcc_core::{Coordinator, CoreError, GitLooks};
+use rmcp::handler::server::common::schema_for_output;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use serde::Serialize;
+
+use crate::args::*;
+
+/// Who the server acts for: fixed when it starts.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// `PARALLEL_CC_SESSION_ID`, when set.
+    pub session_id: Option<String>,
+    /// The server's working directory (Claude Code starts it in the session's checkout).
+    pub cwd: PathBuf,
+}
+
+impl Identity {
+    /// From the process: `PARALLEL_CC_SESSION_ID` and the working directory.
+    pub fn from_process() -> std::io::Result<Identity> {
+        let session_id = std::env::var(pcc_core::env::SESSION_ID).ok().filter(|s| !s.trim().is_empty());
+        Ok(Identity { session_id, cwd: std::env::current_dir()? })
+    }
+
+    fn actor(&self) -> Actor {
+        Actor { session_id: self.session_id.clone(), cwd: self.cwd.clone() }
+    }
+}
+
+/// Longest string accepted in any argument (a path, a branch, a reason).
+pub const MAX_ARG_LEN: usize = 4096;
+
+/// The parallel-cc MCP server. Cheap to clone: clones share one database connection.
+#[derive(Clone)]
+pub struct Server {
+    data_dir: Arc<Result<PathBuf, String>>,
+    identity: Arc<Identity>,
+    /// Opened at the first call; a failed open is retried at the next.
+    coordinator: Arc<Mutex<Option<Coordinator>>>,
+    tool_router: ToolRouter<Server>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("data_dir", &self.data_dir).field("identity", &self.identity).finish()
+    }
+}
+
+/// What a tool returns on success: its view, plus merge notices for the session, if any.
+type ToolResult = Result<CallToolResult, ErrorData>;
+
+impl Server {
+    /// A server over the database in `data_dir` (`Err`: why there is none; every tool then
+    /// fails with that reason), acting for `identity`.
+    pub fn new(data_dir: Result<PathBuf, String>, identity: Identity) -> Server {
+        Server {
+            data_dir: Arc::new(data_dir),
+            identity: Arc::new(identity),
+            coordinator: Arc::new(Mutex::new(None)),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Run `f` on the coordinator, off the async runtime, and turn its view (or error) into a
+    /// tool result. Merge notices waiting for the session ride along as an extra text block.
+    async fn call<T, F>(&self, f: F) -> ToolResult
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&mut Coordinator, &Identity) -> pcc_core::Result<T> + Send + 'static,
+    {
+        let data_dir = Arc::clone(&self.data_dir);
+        let identity = Arc::clone(&self.identity);
+        let slot = Arc::clone(&self.coordinator);
+        let joined = tokio::task::spawn_blocking(move || -> Result<(T, Option<String>), Failure> {
+            let mut guard = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let coord = match guard.as_mut() {
+                Some(c) => c,
+                None => {
+                    let dir = match data_dir.as_ref() {
+                        Ok(d) => d,
+                        Err(reason) => return Err(Failure::Plain(reason.clone())),
+                    };
+                    guard.insert(Coordinator::open(dir).map_err(Failure::Core)?)
+                }
+            };
+            let view = f(coord, &identity).map_err(Failure::Core)?;
+            let notices = coord.take_notices(&identity.actor()).unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "cannot read merge notices");
+                None
+            });
+            Ok((view, notices))
+        })
+        .await;
+        match joined {
+            Ok(Ok((view, notices))) => {
+                let value = serde_json::to_value(&view)
+                    .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
+                let text = serde_json::to_string_pretty(&value)
+                    .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
+                let mut result = CallToolResult::structured(value);
+                result.content = vec![ContentBlock::text(text)];
+                if let Some(n) = notices {
+                    result.content.push(ContentBlock::text(n));
+                }
+                Ok(result)
+            }
+            Ok(Err(failure)) => Ok(failure.into_result()),
+            Err(e) => Err(ErrorData::internal_error(format!("the tool failed: {e}"), None)),
+        }
+    }
+
+    fn dir(coord: &Coordinator, id: &Identity, given: Option<&str>) -> PathBuf {
+        match given.filter(|p| !p.trim().is_empty()) {
+            Some(p) => {
+                let p = Path::new(p);
+                if p.is_absolute() { p.to_path_buf() } else { id.cwd.join(p) }
+            }
+            None => coord.actor_dir(&id.actor()),
+        }
+    }
+
+    /// The actor, with its directory where it works (see [`Coordinator::actor_dir`]).
+    fn actor(coord: &Coordinator, id: &Identity) -> Actor {
+        let a = id.actor();
+        Actor { cwd: coord.actor_dir(&a), ..a }
+    }
+}
+
+/// Why a tool failed, for the model.
+enum Failure {
+    Core(CoreError),
+    Plain(String),
+}
+
+impl Failure {
+    fn into_result(self) -> CallToolResult {
+        let text = match self {
+            Failure::Plain(reason) => reason,
+            Failure::Core(e) => {
+                let mut text = format!("{e} [{}]", e.code());
+                if let Some(hint) = e.hint() {
+                    text.push_str("\nhint: ");
+                    text.push_str(&hint);
+                }
+                text
+            }
+        };
+        tool_error(text)
+    }
+}
+
+pub(crate) fn tool_error(text: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+fn not_yet(tool: &str) -> ToolResult {
+    Ok(tool_error(not_yet_text(tool)))
+}
+
+pub(crate) fn not_yet_text(tool: &str) -> String {
+    format!(
+        "{tool} is not available yet in this version of parallel-cc (tree-sitter conflict analysis is still being \
+         built); use check_conflicts for the conflicting files and their hunks"
+    )
+}
+
+#[tool_router]
+impl Server {
+    #[tool(
+        description = "Sessions working on this repository (or the one at repo_path): their checkouts, branches, whether they are alive, what they last did. Mirrors `parallel-cc status --json`.",
+        output_schema = schema_for_output::<pcc_core::views::StatusView>()
+    )]
+    async fn get_parallel_status(&self, Parameters(a): Parameters<RepoArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let dir = Self::dir(c, id, a.repo_path.as_deref());
+            c.status(Some(&dir), false, GitLooks::Stalest)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "This session (from PARALLEL_CC_SESSION_ID, else the session whose checkout holds the server's working directory): its checkout, branch, and how many sessions work on the repository.",
+        output_schema = schema_for_output::<pcc_core::views::MySessionView>()
+    )]
+    async fn get_my_session(&self) -> ToolResult {
+        self.call(move |c, id| c.my_session(&Self::actor(c, id))).await
+    }
+
+    #[tool(
+        description = "Be told when a branch is merged into its target: the notice arrives with a later tool call of this session. Mirrors `parallel-cc merge subscribe`.",
+        output_schema = schema_for_output::<pcc_core::merges::SubscribeView>()
+    )]
+    async fn notify_when_merged(&self, Parameters(a): Parameters<MergeArgs>) -> ToolResult {
+        self.call(move |c, id| c.subscribe_merge(&Self::actor(c, id), &a.branch, a.target_branch.as_deref())).await
+    }
+
+    #[tool(
+        description = "Is a branch merged into its target (fast-forward, merge commit, squash or rebase)? Looks now and records a merge it finds. Mirrors `parallel-cc merge check`.",
+        output_schema = schema_for_output::<pcc_core::merges::MergeStatusView>()
+    )]
+    async fn check_merge_status(&self, Parameters(a): Parameters<MergeArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let dir = Self::dir(c, id, None);
+            c.merge_status(&dir, &a.branch, a.target_branch.as_deref())
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Would currentBranch merge cleanly into targetBranch? Computed in memory (nothing is written); lists the conflicting files with their hunks. Mirrors `parallel-cc conflicts check`.",
+        output_schema = schema_for_output::<pcc_core::conflicts::CheckView>()
+    )]
+    async fn check_conflicts(&self, Parameters(a): Parameters<CheckConflictsArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let req = CheckRequest {
+                dir: Self::dir(c, id, None),
+                branch: Some(a.current_branch),
+                target: Some(a.target_branch),
+                uncommitted: a.include_uncommitted,
+            };
+            c.check_conflicts(&req)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Rebase this session's checkout onto targetBranch; on conflicts the rebase is aborted (the checkout is as it was) and the files are listed. Refuses a checkout with uncommitted changes. checkOnly: only predict. Mirrors `parallel-cc rebase`.",
+        output_schema = schema_for_output::<pcc_core::conflicts::RebaseView>()
+    )]
+    async fn rebase_assist(&self, Parameters(a): Parameters<RebaseArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let dir = Self::dir(c, id, None);
+            if a.check_only {
+                c.rebase_check(&dir, Some(&a.target_branch))
+            } else {
+                c.rebase(&dir, Some(&a.target_branch))
+            }
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Recorded merges of this repository's branches, newest first. Mirrors `parallel-cc merge status`.",
+        output_schema = schema_for_output::<pcc_core::merges::MergeEventsView>()
+    )]
+    async fn get_merge_events(&self, Parameters(a): Parameters<MergeEventsArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let dir = Self::dir(c, id, a.repo_path.as_deref());
+            let limit = a.limit.unwrap_or(50).clamp(1, 1000) as usize;
+            c.merge_events(Some(&dir), None, limit)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Claim a file or directory (trailing /) for this session, so other sessions' agents keep off: EXCLUSIVE (default) blocks their edits, SHARED and INTENT warn. Fails, naming the holder, when another live session's claim is in the way. Mirrors `parallel-cc claims claim`.",
+        output_schema = schema_for_output::<pcc_core::claims::ClaimOutcome>()
+    )]
+    async fn claim_file(&self, Parameters(a): Parameters<ClaimFileArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let req = ClaimRequest {
+                actor: Self::actor(c, id),
+                file: a.file_path,
+                mode: a.mode.unwrap_or(Mode::Exclusive).core(),
+                reason: a.reason,
+                ttl_hours: a.ttl_hours,
+            };
+            c.claim(&req)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Release a claim of this session (force: another session's). Mirrors `parallel-cc claims release`.",
+        output_schema = schema_for_output::<pcc_core::claims::ClaimChangeView>()
+    )]
+    async fn release_file(&self, Parameters(a): Parameters<ReleaseArgs>) -> ToolResult {
+        self.call(move |c, id| c.release_claim(&a.claim_id, &Self::actor(c, id), a.force)).await
+    }
+
+    #[tool(
+        description = "Raise a claim of this session to a stronger mode (INTENT → SHARED → EXCLUSIVE), checked against other sessions' claims like a new claim. Mirrors `parallel-cc claims escalate`.",
+        output_schema = schema_for_output::<pcc_core::claims::ClaimChangeView>()
+    )]
+    async fn escalate_claim(&self, Parameters(a): Parameters<EscalateArgs>) -> ToolResult {
+        self.call(move |c, id| c.escalate_claim(&a.claim_id, &Self::actor(c, id), a.mode.core())).await
+    }
+
+    #[tool(
+        description = "Claims in force on this repository (includeExpired: ended ones too), optionally only those covering filePaths or held by sessionId. Mirrors `parallel-cc claims list`.",
+        output_schema = schema_for_output::<pcc_core::claims::ClaimsView>()
+    )]
+    async fn list_file_claims(&self, Parameters(a): Parameters<ListClaimsArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let actor = Self::actor(c, id);
+            let filter = ClaimFilter {
+                repo: a.repo_path.as_deref().filter(|p| !p.trim().is_empty()).map(|p| actor.cwd.join(p)),
+                session: a.session_id,
+                files: a.file_paths.unwrap_or_default(),
+                history: a.include_expired,
+                cwd: actor.cwd,
+            };
+            c.claims(&filter)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Files that two or more live sessions are changing (edited through their agents, or changed in their checkouts), and whether their versions would merge. Mirrors `parallel-cc overlaps`.",
+        output_schema = schema_for_output::<pcc_core::overlaps::OverlapsView>()
+    )]
+    async fn get_overlaps(&self) -> ToolResult {
+        self.call(move |c, id| {
+            let dir = Self::dir(c, id, None);
+            c.overlaps(&dir)
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Would the live sessions' work (uncommitted included) merge with each other and with the target branch? Every pair, computed in memory. Mirrors `parallel-cc conflicts matrix`.",
+        output_schema = schema_for_output::<pcc_core::conflicts::MatrixView>()
+    )]
+    async fn get_conflict_matrix(&self, Parameters(a): Parameters<MatrixArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let dir = Self::dir(c, id, None);
+            c.conflict_matrix(&dir, a.target_branch.as_deref())
+        })
+        .await
+    }
+
+    #[tool(description = "Conflicts between two branches, classified with tree-sitter (not available yet).")]
+    async fn detect_advanced_conflicts(&self, Parameters(_a): Parameters<AdvancedConflictsArgs>) -> ToolResult {
+        not_yet("detect_advanced_conflicts")
+    }
+
+    #[tool(description = "Suggested resolutions for a conflicting file (not available yet).")]
+    async fn get_auto_fix_suggestions(&self, Parameters(_a): Parameters<SuggestionsArgs>) -> ToolResult {
+        not_yet("get_auto_fix_suggestions")
+    }
+
+    #[tool(description = "Apply a suggested resolution (not available yet).")]
+    async fn apply_auto_fix(&self, Parameters(_a): Parameters<ApplyFixArgs>) -> ToolResult {
+        not_yet("apply_auto_fix")
+    }
+
+    #[tool(description = "Past conflict resolutions (not available yet).")]
+    async fn conflict_history(&self, Parameters(_a): Parameters<HistoryArgs>) -> ToolResult {
+        not_yet("conflict_history")
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("parallel-cc", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "parallel-cc coordinates several agents working on one git repository, each in its own \
+                 checkout. Before editing a file others may touch, claim it (claim_file); see who else works \
+                 here (get_parallel_status, get_overlaps); check that your branch still merges \
+                 (check_conflicts) and rebase when it does not conflict (rebase_assist).",
+            )
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if let Some(too_long) = crate::legacy::oversized(request.arguments.as_ref()) {
+            return Ok(tool_error(too_long).into());
+        }
+        let request = match crate::legacy::translate(request) {
+            Ok(r) => r,
+            Err(answer) => return Ok(tool_error(answer).into()),
+        };
+        let tcc = ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}

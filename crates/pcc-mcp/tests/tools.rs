@@ -1,0 +1,270 @@
+//! Every tool through a real MCP session, in process over a duplex pipe (PRODUCT.md §6): the
+//! server acts for session B, in its worktree, next to sessions A and M of the same repository.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Session, World, connect, world};
+use pcc_mcp::Identity;
+use serde_json::{Value, json};
+
+fn ids(sessions: &Value) -> Vec<String> {
+    sessions.as_array().unwrap().iter().map(|s| s["sessionId"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn status_and_identity_work_from_inside_a_worktree() {
+    let w = world();
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+    let status = b.ok("get_parallel_status", json!({})).await;
+    let listed = ids(&status["sessions"]);
+    assert!(listed.contains(&w.a.id) && listed.contains(&w.b.id) && listed.contains(&w.m.id), "{status}");
+    assert_eq!(status["repoPath"], w.repo.to_str().unwrap(), "keyed on the main worktree");
+    // repo_path given as the worktree: the same repository.
+    let again = b.ok("get_parallel_status", json!({"repo_path": w.a.worktree})).await;
+    assert_eq!(again["totalSessions"], 3);
+
+    let me = b.ok("get_my_session", json!({})).await;
+    assert_eq!(me["sessionId"], w.b.id.as_str());
+    assert_eq!(me["parallelSessions"], 3);
+    assert_eq!(me["isMainRepo"], false);
+    assert_eq!(me["branch"], w.b.branch());
+
+    // Without PARALLEL_CC_SESSION_ID: the session whose checkout holds the working directory.
+    std::fs::create_dir_all(w.a.worktree.join("src")).unwrap();
+    let mut by_cwd = connect(&w.env.data_dir(), Identity { session_id: None, cwd: w.a.worktree.join("src") }).await;
+    assert_eq!(by_cwd.ok("get_my_session", json!({})).await["sessionId"], w.a.id.as_str());
+
+    // Outside any session: a tool error that says what to do.
+    let outside = w.env.root();
+    let mut nobody = connect(&w.env.data_dir(), Identity { session_id: None, cwd: outside }).await;
+    let err = nobody.fails("get_my_session", json!({})).await;
+    assert!(err.contains("no parallel-cc session") && err.contains("PARALLEL_CC_SESSION_ID"), "{err}");
+}
+
+#[tokio::test]
+async fn claims_meet_across_worktrees_and_a_conflict_names_the_holder() {
+    let w = world();
+    let mut a = connect(&w.env.data_dir(), w.a.identity()).await;
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+
+    let held = a.ok("claim_file", json!({"filePath": "src/lib.rs", "reason": "refactoring"})).await;
+    assert_eq!(held["success"], true);
+    assert_eq!(held["claim"]["claimMode"], "EXCLUSIVE");
+    let a_claim = held["claimId"].as_str().unwrap().to_string();
+
+    let err = b.fails("claim_file", json!({"filePath": "src/lib.rs", "mode": "SHARED"})).await;
+    assert!(err.contains(&w.a.id) && err.contains("EXCLUSIVE") && err.contains("claim_conflict"), "{err}");
+
+    let listed = b.ok("list_file_claims", json!({"filePaths": ["src/lib.rs", "notes.txt"]})).await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["claims"][0]["sessionId"], w.a.id.as_str());
+    assert_eq!(listed["claims"][0]["reason"], "refactoring");
+    // The original reference's name and shape, answered by the same tool.
+    let legacy = b.ok("listFileClaims", json!({"filePath": "src/lib.rs"})).await;
+    assert_eq!(legacy["claims"][0]["claimId"], a_claim.as_str());
+    let none = b.ok("list_file_claims", json!({"filePaths": ["notes.txt"]})).await;
+    assert_eq!(none["total"], 0);
+
+    // B: an INTENT claim by the documented legacy name, escalated, released.
+    let mine = b.ok("claimFile", json!({"filePath": "notes.txt", "claimType": "INTENT"})).await;
+    assert_eq!(mine["claim"]["claimMode"], "INTENT");
+    let mine = mine["claimId"].as_str().unwrap().to_string();
+    let up = b.ok("escalate_claim", json!({"claimId": mine, "mode": "EXCLUSIVE"})).await;
+    assert_eq!(up["claim"]["claimMode"], "EXCLUSIVE");
+    assert_eq!(up["claim"]["escalatedFrom"], "INTENT");
+    let err = b.fails("escalate_claim", json!({"claimId": mine, "mode": "SHARED"})).await;
+    assert!(err.contains("only goes up"), "{err}");
+
+    // Someone else's claim: not without force.
+    let err = b.fails("release_file", json!({"claimId": a_claim})).await;
+    assert!(err.contains(&w.a.id), "{err}");
+    let gone = b.ok("release_file", json!({"claimId": mine})).await;
+    assert_eq!(gone["success"], true);
+    assert!(gone["releasedAt"].is_string(), "{gone}");
+    a.ok("releaseFile", json!({"claimId": a_claim})).await;
+    assert_eq!(b.ok("list_file_claims", json!({})).await["total"], 0);
+    let history = b.ok("list_file_claims", json!({"includeExpired": true})).await;
+    assert_eq!(history["total"], 2);
+}
+
+/// A and B change the same lines of src/lib.rs on their branches.
+fn clash(w: &World) {
+    w.commit(&w.a.worktree, "src/lib.rs", "pub fn a() -> u32 {\n    2\n}\n");
+    w.commit(&w.b.worktree, "src/lib.rs", "pub fn a() -> u32 {\n    3\n}\n");
+}
+
+#[tokio::test]
+async fn conflicts_are_predicted_between_the_sessions_branches() {
+    let w = world();
+    clash(&w);
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+
+    let check = b.ok("check_conflicts", json!({"currentBranch": w.a.branch(), "targetBranch": w.b.branch()})).await;
+    assert_eq!(check["hasConflicts"], true, "{check}");
+    assert_eq!(check["conflictingFiles"], json!(["src/lib.rs"]));
+    assert!(check["summary"].as_str().unwrap().contains("src/lib.rs"));
+    assert!(!check["guidance"].as_array().unwrap().is_empty());
+    let clean = b.ok("check_conflicts", json!({"currentBranch": w.a.branch(), "targetBranch": "main"})).await;
+    assert_eq!(clean["hasConflicts"], false);
+
+    // B's working state (with an uncommitted file), against A's branch.
+    pcc_testkit::write_file(&w.b.worktree, "scratch.txt", b"wip\n").unwrap();
+    let working = b
+        .ok(
+            "check_conflicts",
+            json!({"currentBranch": w.b.branch(), "targetBranch": w.a.branch(), "includeUncommitted": true}),
+        )
+        .await;
+    assert_eq!(working["hasConflicts"], true);
+    assert!(working["source"].as_str().unwrap().starts_with("working state"));
+    let err = b
+        .fails(
+            "check_conflicts",
+            json!({"currentBranch": w.a.branch(), "targetBranch": "main", "includeUncommitted": true}),
+        )
+        .await;
+    assert!(err.contains("not the branch checked out"), "{err}");
+
+    let head = w.env.git(&w.b.worktree, &["rev-parse", "HEAD"]).unwrap();
+    let predicted = b.ok("rebase_assist", json!({"targetBranch": w.a.branch(), "checkOnly": true})).await;
+    assert_eq!(predicted["checkOnly"], true);
+    assert_eq!(predicted["outcome"], "would_conflict");
+    assert_eq!(predicted["conflictingFiles"], json!(["src/lib.rs"]));
+    assert_eq!(w.env.git(&w.b.worktree, &["rev-parse", "HEAD"]).unwrap(), head, "nothing moved");
+    // A real rebase that would conflict is aborted: the checkout is as it was.
+    std::fs::remove_file(w.b.worktree.join("scratch.txt")).unwrap();
+    let aborted = b.ok("rebase_assist", json!({"targetBranch": w.a.branch()})).await;
+    assert_eq!(aborted["outcome"], "conflicts");
+    assert_eq!(aborted["hasConflicts"], true);
+    assert_eq!(w.env.git(&w.b.worktree, &["rev-parse", "HEAD"]).unwrap(), head);
+    assert_eq!(w.env.git(&w.b.worktree, &["status", "--porcelain"]).unwrap(), "");
+
+    let matrix = b.ok("get_conflict_matrix", json!({})).await;
+    assert!(matrix["conflicting"].as_u64().unwrap() >= 1, "{matrix}");
+    let pair = matrix["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            let ends = [p["a"].as_str().unwrap(), p["b"].as_str().unwrap()];
+            ends.contains(&w.a.id.as_str()) && ends.contains(&w.b.id.as_str())
+        })
+        .unwrap();
+    assert_eq!(pair["clean"], false);
+
+    let overlaps = b.ok("get_overlaps", json!({})).await;
+    let file = overlaps["overlaps"].as_array().unwrap().iter().find(|o| o["file"] == "src/lib.rs");
+    let file = file.unwrap_or_else(|| panic!("{overlaps}"));
+    let who = ids(&file["sessions"]);
+    assert!(who.contains(&w.a.id) && who.contains(&w.b.id), "{overlaps}");
+}
+
+#[tokio::test]
+async fn merges_are_found_recorded_and_told_once() {
+    let w = world();
+    w.commit(&w.a.worktree, "feature.txt", "done\n");
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+
+    let sub = b.ok("notify_when_merged", json!({"branch": w.a.branch()})).await;
+    assert_eq!(sub["subscribed"], true);
+    assert_eq!(sub["subscription"]["targetBranch"], "main");
+    let status = b.ok("check_merge_status", json!({"branch": w.a.branch(), "targetBranch": "main"})).await;
+    assert_eq!(status["isMerged"], false);
+    assert!(status["mergeEvent"].is_null());
+    assert_eq!(b.ok("get_merge_events", json!({})).await["total"], 0);
+
+    // A's branch is merged into main in the main checkout.
+    w.env.git(&w.repo, &["merge", "-q", "--no-ff", "-m", "merge a", w.a.branch()]).unwrap();
+    let r = b.call("check_merge_status", json!({"branch": w.a.branch()})).await;
+    let status = r["structuredContent"].clone();
+    assert_eq!(status["isMerged"], true, "{status}");
+    // The subscriber hears of it with this call's answer (the one that found it), once.
+    let notice = r["content"][1]["text"].as_str().unwrap_or_default();
+    assert!(notice.contains(w.a.branch()) && notice.contains("was merged"), "{r}");
+    assert_eq!(status["mergeEvent"]["branchName"], w.a.branch());
+    assert_eq!(status["mergeEvent"]["how"], "merge-commit");
+    let events = b.ok("get_merge_events", json!({"limit": 5})).await;
+    assert_eq!(events["total"], 1);
+    assert_eq!(events["events"][0]["targetBranch"], "main");
+
+    let r = b.call("get_my_session", json!({})).await;
+    assert_eq!(r["content"].as_array().unwrap().len(), 1, "told once: {r}");
+
+    let err = b.fails("check_merge_status", json!({"branch": "no-such-branch"})).await;
+    assert!(err.contains("no-such-branch"), "{err}");
+}
+
+#[tokio::test]
+async fn conflict_analysis_tools_say_they_are_not_available_yet() {
+    let w = world();
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+    let calls = [
+        ("detect_advanced_conflicts", json!({"currentBranch": "a", "targetBranch": "main"})),
+        ("get_auto_fix_suggestions", json!({"filePath": "src/lib.rs", "currentBranch": "a", "targetBranch": "main"})),
+        ("apply_auto_fix", json!({"suggestionId": "00000000-0000-0000-0000-000000000000"})),
+        ("conflict_history", json!({})),
+        ("detectAdvancedConflicts", json!({"filePath": "src/lib.rs"})),
+        ("getAutoFixSuggestions", json!({"conflictId": "x"})),
+        ("applyAutoFix", json!({"suggestionId": "x"})),
+        ("conflictHistory", json!({})),
+    ];
+    for (tool, args) in calls {
+        let err = b.fails(tool, args).await;
+        assert!(err.contains("not available yet") && err.contains("check_conflicts"), "{tool}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_arguments_are_tool_errors_and_the_server_keeps_serving() {
+    let w = world();
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+    let huge = "x".repeat(1 << 20);
+    let bad: Vec<(&str, Value, &str)> = vec![
+        ("claim_file", json!({}), "missing field `filePath`"),
+        ("claim_file", json!({"filePath": 7}), "invalid type"),
+        ("claim_file", json!({"filePath": "a.txt", "mode": "OWNED"}), "unknown variant"),
+        ("claim_file", json!({"filePath": "a.txt", "ttlHours": -3}), "invalid value"),
+        ("claim_file", json!({"filePath": "../../etc/passwd"}), "outside"),
+        ("claim_file", json!({"filePath": "/etc/passwd"}), "outside"),
+        ("claim_file", json!({"filePath": huge}), "too long"),
+        ("check_conflicts", json!({"currentBranch": "$(id)", "targetBranch": "main"}), "$(id)"),
+        ("check_conflicts", json!({"currentBranch": "main", "targetBranch": "--upload-pack=x"}), "--upload-pack"),
+        ("notify_when_merged", json!({"branch": "$(touch pwned)"}), ""),
+        ("notify_when_merged", json!({"branch": "a b"}), "invalid branch name"),
+        ("rebase_assist", json!({"targetBranch": "../../x"}), ""),
+        ("release_file", json!({"claimId": "nope"}), "no claim with id nope"),
+        ("list_file_claims", json!({"filePaths": vec!["a"; 5000]}), "too many"),
+        ("get_parallel_status", json!({"repo_path": "/"}), "not a git repository"),
+    ];
+    for (tool, args, expect) in bad {
+        let err = b.fails(tool, args).await;
+        assert!(err.contains(expect), "{tool}: expected {expect:?} in {err:?}");
+        assert!(err.len() < 10_000, "{tool}: the error does not echo a huge input");
+        // Still serving.
+        b.ok("get_my_session", json!({})).await;
+    }
+    assert!(!w.b.worktree.join("pwned").exists() && !w.repo.join("pwned").exists());
+    // An unknown tool is a protocol error, and the server still serves.
+    let r = b.request("tools/call", json!({"name": "no_such_tool", "arguments": {}})).await;
+    assert!(r["error"]["code"].is_i64(), "{r}");
+    let r = b.request("no/such/method", json!({})).await;
+    assert!(r["error"]["code"].is_i64(), "{r}");
+    b.ok("get_my_session", json!({})).await;
+}
+
+#[tokio::test]
+async fn tools_list_is_the_reviewed_surface() {
+    let w = world();
+    let mut b = connect(&w.env.data_dir(), Session::identity(&w.b)).await;
+    let list = b.request("tools/list", json!({})).await;
+    let tools = list["result"]["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    for legacy in ["claimFile", "releaseFile", "listFileClaims", "detectAdvancedConflicts"] {
+        assert!(!names.contains(&legacy), "legacy names are accepted, not listed");
+    }
+    for t in tools {
+        assert_eq!(t["inputSchema"]["type"], "object", "{}", t["name"]);
+    }
+    insta::assert_json_snapshot!("tools_list", list["result"]);
+}
