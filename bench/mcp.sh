@@ -88,7 +88,12 @@ assert r["result"]["structuredContent"]["totalSessions"] >= 20, r
 name = os.path.basename(cmd[0]) + (" " + " ".join(cmd[1:]) if len(cmd) > 1 else "")
 print(f"{name}: spawn+initialize+tools/list+get_parallel_status  p50 {pct(cold, .5):6.2f} ms   p90 {pct(cold, .9):6.2f} ms   ({len(cold)} runs)")
 
-c = Conn(start()); c.init(); c.req("tools/list")
+def rss(pid):
+    status = open(f"/proc/{pid}/status").read()
+    return {l.split(":")[0]: l.split(":")[1].strip() for l in status.splitlines() if l.startswith(("VmRSS", "VmHWM"))}
+
+c = Conn(start()); c.init(); c.req("tools/list"); c.call("get_my_session", {})
+print(f"{name}: RSS after initialize and one call {rss(c.p.pid)['VmRSS']}")
 for tool in ["list_file_claims", "get_parallel_status"]:
     c.call(tool, {})
     t0 = time.perf_counter()
@@ -96,9 +101,8 @@ for tool in ["list_file_claims", "get_parallel_status"]:
         c.call(tool, {})
     dt = time.perf_counter() - t0
     print(f"{name}: 1000 sequential {tool:<20} {dt:6.3f} s  ({dt:.3f} ms per call)")
-status = open(f"/proc/{c.p.pid}/status").read()
-mem = {l.split(":")[0]: l.split(":")[1].strip() for l in status.splitlines() if l.startswith(("VmRSS", "VmHWM"))}
-print(f"{name}: idle RSS {mem['VmRSS']}, peak {mem['VmHWM']}")
+mem = rss(c.p.pid)
+print(f"{name}: idle RSS after those 2 000 calls {mem['VmRSS']}, peak {mem['VmHWM']}")
 c.close()
 PY
 done

@@ -267,15 +267,21 @@ pub struct RebaseView {
 }
 
 impl Coordinator {
-    /// `rebase --check`: what `rebase` would find, without changing anything (its HEAD merged
-    /// into the target in memory, as `conflicts check`).
+    /// `rebase --check`: what `rebase` would find, without changing anything: the same refusals
+    /// (as errors), else its HEAD merged into the target in memory, as `conflicts check`.
     pub fn rebase_check(&mut self, dir: &Path, target: Option<&str>) -> Result<RebaseView> {
         let repo = Repo::discover(dir)?;
+        let target_name = match target {
+            Some(t) => t.to_string(),
+            None => default_branch(&repo)?,
+        };
+        let onto = resolve(&repo, &target_name)?;
+        pcc_git::rebase_preflight(repo.checkout(), &onto)?;
         let head = repo.resolve_commit("HEAD")?;
         let check = self.check_conflicts(&CheckRequest {
             dir: dir.to_path_buf(),
             branch: None,
-            target: target.map(str::to_string),
+            target: Some(target_name),
             uncommitted: false,
         })?;
         let up_to_date = check.merge_base.as_deref() == Some(check.target_commit.as_str());

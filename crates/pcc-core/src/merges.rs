@@ -74,7 +74,7 @@ pub struct MergeStatusView {
 pub struct DetectionResult {
     pub new_merges: Vec<MergeEventView>,
     /// Subscriptions whose branch was newly found merged: their sessions are told at their next
-    /// tool call (post-tool-use hook) or MCP call.
+    /// tool call (the post-tool-use hook, which runs for MCP tool calls too).
     pub notifications_sent: usize,
     pub subscriptions_checked: usize,
     /// Branches checked (subscribed ones and live sessions' branches).
@@ -254,6 +254,9 @@ impl Coordinator {
                 .find(|e| e.branch == branch && e.target == target && tip.is_none_or(|t| e.source_commit == t))
                 .map(event_view))
         };
+        if repo.branch_tip(&target)?.is_none() {
+            return Err(CoreError::Git(pcc_git::GitError::UnknownRevision { rev: target }));
+        }
         let event = match repo.branch_tip(branch)? {
             Some(tip) => {
                 let sessions = self.store.read().open_sessions_for_repo(&repo_path)?;
@@ -284,21 +287,6 @@ impl Coordinator {
             merge_event: event,
             message,
         })
-    }
-
-    /// Merge notices for the acting session not told yet (see [`Self::subscribe_merge`]), taken:
-    /// each is returned once. For frontends without the post-tool-use hook (the MCP server).
-    pub fn take_notices(&mut self, actor: &Actor) -> Result<Option<String>> {
-        let me = match self.acting_session(actor) {
-            Ok(me) => me,
-            Err(CoreError::NoSession { .. } | CoreError::UnknownSession { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if self.store.read().pending_merge_notices(&me.id)?.is_empty() {
-            return Ok(None);
-        }
-        let now = self.now();
-        self.store.write(|tx| take_merge_notices(tx, &me, now))
     }
 
     /// `merge subscribe`: the acting session wants to hear when `branch` is merged into `target`.

@@ -54,29 +54,10 @@ pub enum RebaseOutcome {
 /// checkout with staged or modified tracked files is refused before anything runs (git would
 /// refuse too, less clearly); on conflicts the rebase is aborted and the files reported.
 pub fn rebase_checkout(checkout: &Path, onto: &crate::CommitId) -> Result<RebaseOutcome> {
-    use crate::worktree::ChangeKind;
-    let repo = crate::Repo::open(checkout)?;
-    // A rebase, merge, cherry-pick or revert the user has under way is theirs: never run into
-    // it (git would stop, and the abort below would throw their work away).
-    if let Some(what) = repo.gix().state() {
-        return Err(GitError::OperationInProgress {
-            path: checkout.to_path_buf(),
-            what: format!("{what:?}").to_lowercase(),
-        });
-    }
-    let status = crate::checkout_status(checkout)?;
-    if status.changes.iter().any(|c| c.kind != ChangeKind::Untracked) {
-        return Err(GitError::WorktreeDirty { path: checkout.to_path_buf() });
-    }
-    let before = repo.head_commit()?.ok_or(GitError::UnbornHead)?;
-    if repo.merge_base(&before, onto)?.as_ref() == Some(onto) {
-        return Ok(RebaseOutcome::UpToDate);
-    }
-    // git overwrites ignored files without asking when the new base tracks them.
-    let clobbered = repo.ignored_files_tracked_by(checkout, &before, onto)?;
-    if !clobbered.is_empty() {
-        return Err(GitError::WouldOverwriteIgnored { path: checkout.to_path_buf(), files: clobbered });
-    }
+    let before = match rebase_preflight(checkout, onto)? {
+        Preflight::UpToDate => return Ok(RebaseOutcome::UpToDate),
+        Preflight::Ready { head } => head,
+    };
     match run_git(checkout, &["rebase", "--no-autostash", onto.as_str()]) {
         Ok(_) => {
             let after = crate::Repo::checkout_head(checkout)?.ok_or(GitError::UnbornHead)?;
@@ -95,6 +76,45 @@ pub fn rebase_checkout(checkout: &Path, onto: &crate::CommitId) -> Result<Rebase
             Ok(RebaseOutcome::Conflicts { files })
         }
     }
+}
+
+/// What [`rebase_preflight`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Preflight {
+    /// `onto` is already in the checkout's history.
+    UpToDate,
+    /// Nothing stands in the way; the checkout's HEAD is `head`.
+    Ready { head: crate::CommitId },
+}
+
+/// Would [`rebase_checkout`] start? The same refusals, and nothing changed: an operation the user
+/// has under way, uncommitted changes to tracked files, ignored files the new base would
+/// overwrite.
+pub fn rebase_preflight(checkout: &Path, onto: &crate::CommitId) -> Result<Preflight> {
+    use crate::worktree::ChangeKind;
+    let repo = crate::Repo::open(checkout)?;
+    // A rebase, merge, cherry-pick or revert the user has under way is theirs: never run into
+    // it (git would stop, and the abort would throw their work away).
+    if let Some(what) = repo.gix().state() {
+        return Err(GitError::OperationInProgress {
+            path: checkout.to_path_buf(),
+            what: format!("{what:?}").to_lowercase(),
+        });
+    }
+    let status = crate::checkout_status(checkout)?;
+    if status.changes.iter().any(|c| c.kind != ChangeKind::Untracked) {
+        return Err(GitError::WorktreeDirty { path: checkout.to_path_buf() });
+    }
+    let head = repo.head_commit()?.ok_or(GitError::UnbornHead)?;
+    if repo.merge_base(&head, onto)?.as_ref() == Some(onto) {
+        return Ok(Preflight::UpToDate);
+    }
+    // git overwrites ignored files without asking when the new base tracks them.
+    let clobbered = repo.ignored_files_tracked_by(checkout, &head, onto)?;
+    if !clobbered.is_empty() {
+        return Err(GitError::WouldOverwriteIgnored { path: checkout.to_path_buf(), files: clobbered });
+    }
+    Ok(Preflight::Ready { head })
 }
 
 /// How long a fetch may take before it is given up (an unreachable host, a dead connection).

@@ -33,12 +33,16 @@ pub fn serve_stdio() -> Result<(), ServeError> {
     let data_dir = pcc_core::default_data_dir().map_err(|e| e.to_string());
     let identity = Identity::from_process().map_err(ServeError::Cwd)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServeError::Runtime)?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let service = Server::new(data_dir, identity)
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|e| ServeError::Session(e.to_string()))?;
         service.waiting().await.map_err(|e| ServeError::Session(e.to_string()))?;
         Ok(())
-    })
+    });
+    // A read of stdin may still be pending on the blocking pool (the client closed only the
+    // other direction): do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    served
 }

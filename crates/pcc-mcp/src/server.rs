@@ -2,7 +2,7 @@
 //! CLI command calls, returning that method's view as structured content (with its output
 //! schema) and as JSON text.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pcc_core::claims::{Actor, ClaimFilter, ClaimRequest};
@@ -78,7 +78,8 @@ impl Server {
     }
 
     /// Run `f` on the coordinator, off the async runtime, and turn its view (or error) into a
-    /// tool result. Merge notices waiting for the session ride along as an extra text block.
+    /// tool result. While a call holds the server's coordinator (a rebase, a large matrix),
+    /// another call gets a connection of its own rather than wait.
     async fn call<T, F>(&self, f: F) -> ToolResult
     where
         T: Serialize + Send + 'static,
@@ -87,37 +88,31 @@ impl Server {
         let data_dir = Arc::clone(&self.data_dir);
         let identity = Arc::clone(&self.identity);
         let slot = Arc::clone(&self.coordinator);
-        let joined = tokio::task::spawn_blocking(move || -> Result<(T, Option<String>), Failure> {
-            let mut guard = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let coord = match guard.as_mut() {
-                Some(c) => c,
-                None => {
-                    let dir = match data_dir.as_ref() {
-                        Ok(d) => d,
-                        Err(reason) => return Err(Failure::Plain(reason.clone())),
-                    };
-                    guard.insert(Coordinator::open(dir).map_err(Failure::Core)?)
-                }
+        let joined = tokio::task::spawn_blocking(move || -> Result<T, Failure> {
+            let open = || match data_dir.as_ref() {
+                Ok(d) => Coordinator::open(d).map_err(Failure::Core),
+                Err(reason) => Err(Failure::Plain(reason.clone())),
             };
-            let view = f(coord, &identity).map_err(Failure::Core)?;
-            let notices = coord.take_notices(&identity.actor()).unwrap_or_else(|e| {
-                tracing::debug!(error = %e, "cannot read merge notices");
-                None
-            });
-            Ok((view, notices))
+            match slot.try_lock() {
+                Ok(mut guard) => {
+                    let coord = match guard.as_mut() {
+                        Some(c) => c,
+                        None => guard.insert(open()?),
+                    };
+                    f(coord, &identity).map_err(Failure::Core)
+                }
+                Err(_) => f(&mut open()?, &identity).map_err(Failure::Core),
+            }
         })
         .await;
         match joined {
-            Ok(Ok((view, notices))) => {
+            Ok(Ok(view)) => {
                 let value = serde_json::to_value(&view)
                     .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
                 let text = serde_json::to_string_pretty(&value)
                     .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
                 let mut result = CallToolResult::structured(value);
                 result.content = vec![ContentBlock::text(text)];
-                if let Some(n) = notices {
-                    result.content.push(ContentBlock::text(n));
-                }
                 Ok(result)
             }
             Ok(Err(failure)) => Ok(failure.into_result()),
@@ -125,13 +120,13 @@ impl Server {
         }
     }
 
+    /// The directory a tool works in: `given` (relative to where the session works), else where
+    /// the session works (see [`Coordinator::actor_dir`]).
     fn dir(coord: &Coordinator, id: &Identity, given: Option<&str>) -> PathBuf {
+        let base = coord.actor_dir(&id.actor());
         match given.filter(|p| !p.trim().is_empty()) {
-            Some(p) => {
-                let p = Path::new(p);
-                if p.is_absolute() { p.to_path_buf() } else { id.cwd.join(p) }
-            }
-            None => coord.actor_dir(&id.actor()),
+            Some(p) => base.join(p),
+            None => base,
         }
     }
 

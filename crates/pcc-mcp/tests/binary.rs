@@ -16,6 +16,14 @@ async fn the_binary_speaks_json_rpc_only_on_stdout() {
     // B has a commit of its own; main moves on elsewhere: B can be rebased cleanly.
     w.commit(&w.b.worktree, "b.txt", "b\n");
     w.commit(&w.repo, "main.txt", "main\n");
+    // git hooks that talk on stdout while the rebase runs: none of it may reach the client.
+    let hooks = w.repo.join(".git/hooks");
+    for hook in ["post-rewrite", "post-checkout", "pre-rebase"] {
+        let path = hooks.join(hook);
+        std::fs::write(&path, "#!/bin/sh\necho NOISE FROM GIT HOOK\necho more noise >&2\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 
     let mut cmd = tokio::process::Command::from(w.env.command(env!("CARGO_BIN_EXE_parallel-cc-mcp")));
     cmd.current_dir(&w.b.worktree)
@@ -69,7 +77,9 @@ async fn the_binary_speaks_json_rpc_only_on_stdout() {
     }
     let status = child.wait().await.unwrap();
     assert!(status.success(), "{status}");
-    assert!(transcript.len() >= 6);
+    // One line per request (initialize, tools/list twice, five calls), nothing else.
+    assert_eq!(transcript.len(), 8, "lines on stdout");
+    assert!(!transcript.iter().any(|l| l.contains("NOISE")));
     let logs = logs.await.unwrap();
     assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "trace logs go to stderr: {logs}");
 }

@@ -30,6 +30,15 @@ async fn status_and_identity_work_from_inside_a_worktree() {
     assert_eq!(me["isMainRepo"], false);
     assert_eq!(me["branch"], w.b.branch());
 
+    // PARALLEL_CC_SESSION_ID with a working directory elsewhere: the session's checkout is where
+    // it works (relative paths, the repository).
+    let mut elsewhere =
+        connect(&w.env.data_dir(), Identity { session_id: Some(w.b.id.clone()), cwd: w.env.root() }).await;
+    let claimed = elsewhere.ok("claim_file", json!({"filePath": "notes.txt", "mode": "INTENT"})).await;
+    assert_eq!(claimed["claim"]["filePath"], "notes.txt");
+    assert_eq!(claimed["claim"]["sessionId"], w.b.id.as_str());
+    assert_eq!(elsewhere.ok("get_overlaps", json!({})).await["repoPath"], w.repo.to_str().unwrap());
+
     // Without PARALLEL_CC_SESSION_ID: the session whose checkout holds the working directory.
     std::fs::create_dir_all(w.a.worktree.join("src")).unwrap();
     let mut by_cwd = connect(&w.env.data_dir(), Identity { session_id: None, cwd: w.a.worktree.join("src") }).await;
@@ -161,7 +170,27 @@ async fn conflicts_are_predicted_between_the_sessions_branches() {
 }
 
 #[tokio::test]
-async fn merges_are_found_recorded_and_told_once() {
+async fn rebase_never_touches_uncommitted_work() {
+    let w = world();
+    w.commit(&w.repo, "main.txt", "main moved\n");
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+    let edited = "pub fn a() -> u32 {\n    42 // not committed\n}\n";
+    std::fs::write(w.b.worktree.join("src/lib.rs"), edited).unwrap();
+    let head = w.env.git(&w.b.worktree, &["rev-parse", "HEAD"]).unwrap();
+    for args in [json!({"targetBranch": "main", "checkOnly": true}), json!({"targetBranch": "main"})] {
+        let err = b.fails("rebase_assist", args).await;
+        assert!(err.contains("worktree_dirty"), "{err}");
+        assert_eq!(std::fs::read_to_string(w.b.worktree.join("src/lib.rs")).unwrap(), edited);
+        assert_eq!(w.env.git(&w.b.worktree, &["rev-parse", "HEAD"]).unwrap(), head);
+    }
+    // Once committed, the check predicts a clean rebase and the rebase does it.
+    w.env.git(&w.b.worktree, &["commit", "-qam", "wip"]).unwrap();
+    let predicted = b.ok("rebase_assist", json!({"targetBranch": "main", "checkOnly": true})).await;
+    assert_eq!(predicted["outcome"], "would_rebase", "{predicted}");
+}
+
+#[tokio::test]
+async fn merges_are_found_and_recorded() {
     let w = world();
     w.commit(&w.a.worktree, "feature.txt", "done\n");
     let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
@@ -176,23 +205,25 @@ async fn merges_are_found_recorded_and_told_once() {
 
     // A's branch is merged into main in the main checkout.
     w.env.git(&w.repo, &["merge", "-q", "--no-ff", "-m", "merge a", w.a.branch()]).unwrap();
-    let r = b.call("check_merge_status", json!({"branch": w.a.branch()})).await;
-    let status = r["structuredContent"].clone();
+    let status = b.ok("check_merge_status", json!({"branch": w.a.branch()})).await;
     assert_eq!(status["isMerged"], true, "{status}");
-    // The subscriber hears of it with this call's answer (the one that found it), once.
-    let notice = r["content"][1]["text"].as_str().unwrap_or_default();
-    assert!(notice.contains(w.a.branch()) && notice.contains("was merged"), "{r}");
     assert_eq!(status["mergeEvent"]["branchName"], w.a.branch());
     assert_eq!(status["mergeEvent"]["how"], "merge-commit");
     let events = b.ok("get_merge_events", json!({"limit": 5})).await;
     assert_eq!(events["total"], 1);
     assert_eq!(events["events"][0]["targetBranch"], "main");
 
-    let r = b.call("get_my_session", json!({})).await;
-    assert_eq!(r["content"].as_array().unwrap().len(), 1, "told once: {r}");
+    // Found by this check, recorded once: the watcher finds nothing new, and the subscriber's
+    // notice waits for its post-tool-use hook (Claude Code runs it after MCP tool calls too).
+    let mut coord = pcc_core::Coordinator::open(&w.env.data_dir()).unwrap();
+    assert!(coord.poll_merges(false).unwrap().new_merges.is_empty());
+    let subs = coord.merge_subscriptions(None, None).unwrap();
+    assert_eq!(subs.total, 1, "not delivered by the MCP server");
 
     let err = b.fails("check_merge_status", json!({"branch": "no-such-branch"})).await;
     assert!(err.contains("no-such-branch"), "{err}");
+    let err = b.fails("check_merge_status", json!({"branch": w.a.branch(), "targetBranch": "mian"})).await;
+    assert!(err.contains("mian") && err.contains("unknown_revision"), "{err}");
 }
 
 #[tokio::test]
@@ -230,9 +261,10 @@ async fn invalid_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("claim_file", json!({"filePath": huge}), "too long"),
         ("check_conflicts", json!({"currentBranch": "$(id)", "targetBranch": "main"}), "$(id)"),
         ("check_conflicts", json!({"currentBranch": "main", "targetBranch": "--upload-pack=x"}), "--upload-pack"),
-        ("notify_when_merged", json!({"branch": "$(touch pwned)"}), ""),
-        ("notify_when_merged", json!({"branch": "a b"}), "invalid branch name"),
-        ("rebase_assist", json!({"targetBranch": "../../x"}), ""),
+        ("notify_when_merged", json!({"branch": "$(touch pwned)"}), "invalid branch name"),
+        ("notify_when_merged", json!({"branch": "-x"}), "invalid branch name"),
+        ("rebase_assist", json!({"targetBranch": "../../x"}), "../../x"),
+        ("rebase_assist", json!({"targetBranch": "--exec=touch pwned"}), "--exec=touch pwned"),
         ("release_file", json!({"claimId": "nope"}), "no claim with id nope"),
         ("list_file_claims", json!({"filePaths": vec!["a"; 5000]}), "too many"),
         ("get_parallel_status", json!({"repo_path": "/"}), "not a git repository"),
