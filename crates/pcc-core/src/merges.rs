@@ -243,17 +243,9 @@ impl Coordinator {
     /// depend on a watcher running; a merge found is recorded (and subscribers told) as by the
     /// watcher. A branch that no longer exists is answered from the recorded events.
     pub fn merge_status(&mut self, dir: &Path, branch: &str, target: Option<&str>) -> Result<MergeStatusView> {
-        validate_branch_name(branch)?;
         let repo = Repo::discover(dir)?;
         let repo_path = path_text(repo.main_path());
         let target = merge_target(&repo, branch, target)?;
-        let recorded = |me: &Self, tip: Option<&str>| -> Result<Option<MergeEventView>> {
-            let rows = me.store.read().merge_events(Some(&repo_path), Some(branch), 1000)?;
-            Ok(rows
-                .iter()
-                .find(|e| e.branch == branch && e.target == target && tip.is_none_or(|t| e.source_commit == t))
-                .map(event_view))
-        };
         if repo.branch_tip(&target)?.is_none() {
             return Err(CoreError::Git(pcc_git::GitError::UnknownRevision { rev: target }));
         }
@@ -262,10 +254,22 @@ impl Coordinator {
                 let sessions = self.store.read().open_sessions_for_repo(&repo_path)?;
                 match self.detect_one(&repo, &repo_path, branch, &target, false, &sessions)? {
                     Some(new) => Some(new),
-                    None => recorded(self, Some(tip.as_str()))?,
+                    None => self
+                        .store
+                        .read()
+                        .merge_event_for(&repo_path, branch, &target, tip.as_str())?
+                        .map(|e| event_view(&e)),
                 }
             }
-            None => match recorded(self, None)? {
+            // Gone: its latest recorded merge (newest first; the branch filter is a substring).
+            None => match self
+                .store
+                .read()
+                .merge_events(Some(&repo_path), Some(branch), 1000)?
+                .iter()
+                .find(|e| e.branch == branch && e.target == target)
+                .map(event_view)
+            {
                 Some(e) => Some(e),
                 None => {
                     return Err(CoreError::Git(pcc_git::GitError::UnknownRevision { rev: branch.to_string() }));

@@ -140,7 +140,9 @@ pub fn decide_disposal(f: &CheckoutFacts, keep_unmerged: bool, force: bool) -> D
 }
 
 /// A file claim's mode (PRODUCT.md §4.1), weakest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ClaimMode {
     /// "I am about to work here": coexists with INTENT and SHARED.

@@ -1,30 +1,9 @@
 //! Tool inputs. Names and shapes follow the original tool (ORIGINAL.md §9); each doc comment
 //! becomes the field's `description` in the tool's input schema.
 
+use pcc_core::rules::ClaimMode;
 use schemars::JsonSchema;
 use serde::Deserialize;
-
-/// A claim mode.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Mode {
-    /// Only the claiming session changes the file.
-    Exclusive,
-    /// Several sessions may change it, carefully.
-    Shared,
-    /// A plan to change it, to warn others.
-    Intent,
-}
-
-impl Mode {
-    pub fn core(self) -> pcc_core::rules::ClaimMode {
-        match self {
-            Mode::Exclusive => pcc_core::rules::ClaimMode::Exclusive,
-            Mode::Shared => pcc_core::rules::ClaimMode::Shared,
-            Mode::Intent => pcc_core::rules::ClaimMode::Intent,
-        }
-    }
-}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct RepoArgs {
@@ -77,7 +56,7 @@ pub struct ClaimFileArgs {
     /// The file, or a directory with a trailing `/`: relative to this session's checkout, or absolute inside one of the repository's checkouts.
     pub file_path: String,
     /// EXCLUSIVE (default): only this session changes it; SHARED; INTENT.
-    pub mode: Option<Mode>,
+    pub mode: Option<ClaimMode>,
     /// Why, shown to other sessions.
     pub reason: Option<String>,
     /// Lifetime in hours, 1–8760 (default 24); the claim also ends with the session.
@@ -100,7 +79,7 @@ pub struct EscalateArgs {
     /// The claim's id.
     pub claim_id: String,
     /// The new, stronger mode (INTENT → SHARED → EXCLUSIVE).
-    pub mode: Mode,
+    pub mode: ClaimMode,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

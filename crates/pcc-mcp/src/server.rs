@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use pcc_core::claims::{Actor, ClaimFilter, ClaimRequest};
 use pcc_core::conflicts::CheckRequest;
+use pcc_core::rules::ClaimMode;
 use pcc_core::{Coordinator, CoreError, GitLooks};
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -62,7 +63,7 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// What a tool returns on success: its view, plus merge notices for the session, if any.
+/// A tool's answer: its view as a result, a tool error, or (protocol problems only) an `ErrorData`.
 type ToolResult = Result<CallToolResult, ErrorData>;
 
 impl Server {
@@ -111,8 +112,8 @@ impl Server {
                     .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
                 let text = serde_json::to_string_pretty(&value)
                     .map_err(|e| ErrorData::internal_error(format!("cannot encode the result: {e}"), None))?;
-                let mut result = CallToolResult::structured(value);
-                result.content = vec![ContentBlock::text(text)];
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                result.structured_content = Some(value);
                 Ok(result)
             }
             Ok(Err(failure)) => Ok(failure.into_result()),
@@ -123,7 +124,7 @@ impl Server {
     /// The directory a tool works in: `given` (relative to where the session works), else where
     /// the session works (see [`Coordinator::actor_dir`]).
     fn dir(coord: &Coordinator, id: &Identity, given: Option<&str>) -> PathBuf {
-        let base = coord.actor_dir(&id.actor());
+        let base = Self::actor(coord, id).cwd;
         match given.filter(|p| !p.trim().is_empty()) {
             Some(p) => base.join(p),
             None => base,
@@ -272,7 +273,7 @@ impl Server {
             let req = ClaimRequest {
                 actor: Self::actor(c, id),
                 file: a.file_path,
-                mode: a.mode.unwrap_or(Mode::Exclusive).core(),
+                mode: a.mode.unwrap_or(ClaimMode::Exclusive),
                 reason: a.reason,
                 ttl_hours: a.ttl_hours,
             };
@@ -294,7 +295,7 @@ impl Server {
         output_schema = schema_for_output::<pcc_core::claims::ClaimChangeView>()
     )]
     async fn escalate_claim(&self, Parameters(a): Parameters<EscalateArgs>) -> ToolResult {
-        self.call(move |c, id| c.escalate_claim(&a.claim_id, &Self::actor(c, id), a.mode.core())).await
+        self.call(move |c, id| c.escalate_claim(&a.claim_id, &Self::actor(c, id), a.mode)).await
     }
 
     #[tool(
