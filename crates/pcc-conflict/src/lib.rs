@@ -5,8 +5,33 @@
 //! whole-file resolutions with a documented confidence score.
 //!
 //! It must not do I/O: no filesystem, no git, no database, no clock. Callers (pcc-core) fetch the
-//! blobs and store the results. The tree-sitter analysis is filled in by the conflict-analysis
-//! issue; [`merges_cleanly`] serves the overlap radar now.
+//! blobs and store the results.
+
+mod analysis;
+pub mod confidence;
+mod lang;
+mod merge;
+mod syntax;
+mod text;
+
+pub use analysis::{
+    Analysis, ConflictFile, ConflictType, LineSpan, MAX_CHANGED_LINES, MAX_FILE_BYTES, MAX_PARSE_BYTES, MAX_REGIONS,
+    Method, Region, Severity, SideDiagnostic, Sides, Strategy, Suggestion,
+};
+pub use confidence::{Factors, Record};
+pub use lang::Language;
+pub use syntax::{DeclKind, Declaration, Diagnostic};
+pub use text::has_conflict_markers;
+
+/// Does `text`, as a file at `path`, parse without syntax errors? `None` when its language is not
+/// parsed here (or the parse gave up on pathological input).
+pub fn parses_cleanly(path: &str, text: &str) -> Option<bool> {
+    let lang = Language::from_path(path).filter(|l| l.is_supported())?;
+    if text.len() > MAX_PARSE_BYTES {
+        return None;
+    }
+    syntax::parses_cleanly(lang, text)
+}
 
 /// Would a three-way text merge of `ours` and `theirs` over `base` succeed without conflicts
 /// (line-based, as `git merge-file`)? Used by the overlap radar to say whether two sessions'
@@ -16,6 +41,7 @@ pub fn merges_cleanly(base: &[u8], ours: &[u8], theirs: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -8,6 +8,7 @@
 //! read-modify-write goes through [`Store::write`], one `BEGIN IMMEDIATE` transaction. It never
 //! prints; rusqlite types do not leave the crate.
 
+mod conflicts;
 mod db;
 mod error;
 mod legacy;
@@ -18,8 +19,9 @@ pub mod time;
 pub use db::{DEFAULT_BUSY_TIMEOUT, LATEST_MIGRATION, LegacyAdoption, MigrationReport, SchemaInfo, Store};
 pub use error::{Result, StoreError};
 pub use model::{
-    ClaimRow, GitDetails, MergeEventRow, NewClaim, NewSession, NewSnapshot, SessionRow, SessionState, SnapshotRow,
-    SubscriptionRow, TouchedFile,
+    ClaimRow, ConflictResolutionRow, GitDetails, HistoryFilter, HistoryStats, MergeEventRow, NewClaim,
+    NewConflictRecord, NewSession, NewSnapshot, NewSuggestion, SessionRow, SessionState, SnapshotRow, StrategyRecord,
+    SubscriptionRow, SuggestionFilter, SuggestionRow, TouchedFile,
 };
 pub use queries::{Queries, WriteTx};
 pub use time::Timestamp;

@@ -1,5 +1,7 @@
 //! Row types. Plain data: the rules about them live in pcc-core.
 
+use std::collections::BTreeMap;
+
 use crate::time::Timestamp;
 
 /// Where a session is in its life.
@@ -216,4 +218,153 @@ pub struct SubscriptionRow {
     /// When the session was told.
     pub notified_at: Option<Timestamp>,
     pub is_active: bool,
+}
+
+/// A suggested resolution of a conflicting file, to insert into `auto_fix_suggestions`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewSuggestion {
+    pub id: String,
+    /// The `conflict_resolutions` row it was made for.
+    pub conflict_resolution_id: Option<String>,
+    pub repo_path: String,
+    pub file_path: String,
+    /// `STRUCTURAL`, `SEMANTIC`, `CONCURRENT_EDIT`, `TRIVIAL` or `UNKNOWN`.
+    pub conflict_type: String,
+    pub suggested_resolution: String,
+    /// In `0.0..=1.0` (the table checks it).
+    pub confidence: f64,
+    pub explanation: String,
+    /// `strategy_used`.
+    pub strategy: String,
+    pub base_content: String,
+    pub source_content: String,
+    pub target_content: String,
+    pub generated_at: Timestamp,
+    /// JSON text.
+    pub metadata: Option<String>,
+}
+
+/// A row of `auto_fix_suggestions` (the original's table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuggestionRow {
+    pub id: String,
+    pub conflict_resolution_id: Option<String>,
+    pub repo_path: String,
+    pub file_path: String,
+    pub conflict_type: String,
+    pub suggested_resolution: String,
+    pub confidence: f64,
+    pub explanation: String,
+    pub strategy: String,
+    pub base_content: String,
+    pub source_content: String,
+    pub target_content: String,
+    pub generated_at: Timestamp,
+    /// JSON text; failed applies are counted under `failedApplies`.
+    pub metadata: Option<String>,
+    pub applied_at: Option<Timestamp>,
+    pub was_auto_applied: bool,
+}
+
+/// Which suggestions [`Queries::suggestions`](crate::Queries::suggestions) returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SuggestionFilter {
+    /// Exact repository path.
+    pub repo: Option<String>,
+    /// Exact repo-relative file path.
+    pub file: Option<String>,
+    pub min_confidence: f64,
+    /// `Some(true)`: only applied ones; `Some(false)`: only those not applied yet.
+    pub applied: Option<bool>,
+    /// At most this many; 0 means no limit.
+    pub limit: usize,
+}
+
+/// A detected conflict, to insert into `conflict_resolutions` (unresolved).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewConflictRecord {
+    pub id: String,
+    pub session_id: Option<String>,
+    pub repo_path: String,
+    pub file_path: String,
+    /// `STRUCTURAL`, `SEMANTIC`, `CONCURRENT_EDIT`, `TRIVIAL` or `UNKNOWN`.
+    pub conflict_type: String,
+    pub base_commit: String,
+    pub source_commit: String,
+    pub target_commit: String,
+    pub conflict_markers: String,
+    pub detected_at: Timestamp,
+    /// JSON text.
+    pub metadata: Option<String>,
+}
+
+/// A row of `conflict_resolutions` (the original's table), with the strategy and explanation of
+/// the suggestion that resolved it, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConflictResolutionRow {
+    pub id: String,
+    /// `None` once the session row is gone.
+    pub session_id: Option<String>,
+    pub repo_path: String,
+    pub file_path: String,
+    pub conflict_type: String,
+    pub base_commit: String,
+    pub source_commit: String,
+    pub target_commit: String,
+    /// `AUTO_FIX`, `MANUAL`, `HYBRID` or `ABANDONED`; `None` while unresolved.
+    pub resolution_strategy: Option<String>,
+    pub confidence: Option<f64>,
+    pub conflict_markers: String,
+    pub resolved_content: Option<String>,
+    pub detected_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub auto_fix_suggestion_id: Option<String>,
+    pub metadata: Option<String>,
+    /// `strategy_used` of the linked suggestion (`None` without one, or if it was deleted).
+    pub auto_fix_strategy: Option<String>,
+    /// `explanation` of the linked suggestion.
+    pub explanation: Option<String>,
+}
+
+/// Which conflicts [`Queries::conflict_history`](crate::Queries::conflict_history) and
+/// [`Queries::history_stats`](crate::Queries::history_stats) look at.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryFilter {
+    /// Exact repository path.
+    pub repo: Option<String>,
+    /// Exact repo-relative file path.
+    pub file: Option<String>,
+    pub conflict_type: Option<String>,
+    /// `resolution_strategy`.
+    pub strategy: Option<String>,
+    /// `Some(true)`: only resolved ones (`resolved_at` set); `Some(false)`: only unresolved ones.
+    pub resolved: Option<bool>,
+    /// At most this many; 0 means no limit. Ignored by `history_stats`.
+    pub limit: usize,
+    /// Ignored by `history_stats`.
+    pub offset: usize,
+}
+
+/// Counts over the conflicts a [`HistoryFilter`] selects.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryStats {
+    pub total: usize,
+    /// With `resolved_at` set.
+    pub resolved: usize,
+    /// With `resolution_strategy = 'AUTO_FIX'`.
+    pub auto_fixed: usize,
+    /// Mean `confidence_score` of the rows that have one.
+    pub average_confidence: Option<f64>,
+    pub by_type: BTreeMap<String, usize>,
+    /// By `resolution_strategy`; rows without one under `"UNRESOLVED"`. Sums to `total`.
+    pub by_strategy: BTreeMap<String, usize>,
+}
+
+/// How a suggestion strategy has fared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StrategyRecord {
+    /// Its suggestions that were applied.
+    pub applied: usize,
+    /// Failed applies recorded on its suggestions (`failedApplies` in their metadata).
+    pub failed: usize,
 }

@@ -37,7 +37,7 @@ const SESSION_COLUMNS: &str = "id, pid, repo_path, worktree_path, worktree_name,
      last_activity_at, last_tool, registered_by, worktree_owned, branch_owned, git_dirty, git_ahead, git_behind, \
      git_checked_ms";
 
-fn ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn ts(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     Ok(row.get::<_, Option<String>>(idx)?.and_then(|s| Timestamp::parse(&s)))
 }
 
@@ -83,7 +83,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
-fn count(n: i64) -> usize {
+pub(crate) fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
@@ -181,7 +181,12 @@ impl<'c> Queries<'c> {
         Queries { conn, path }
     }
 
-    fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    /// The connection, for the query modules beside this one.
+    pub(crate) fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
+    pub(crate) fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |e| StoreError::from_sqlite(self.path, op, e)
     }
 
@@ -432,7 +437,7 @@ impl<'c> WriteTx<'c> {
         WriteTx { q: Queries::new(conn, path) }
     }
 
-    fn exec(&self, op: &'static str, sql: &str, p: impl rusqlite::Params) -> Result<usize> {
+    pub(crate) fn exec(&self, op: &'static str, sql: &str, p: impl rusqlite::Params) -> Result<usize> {
         let mut stmt = self.q.conn.prepare_cached(sql).map_err(self.q.err(op))?;
         stmt.execute(p).map_err(self.q.err(op))
     }
