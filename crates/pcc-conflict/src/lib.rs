@@ -33,6 +33,29 @@ pub fn parses_cleanly(path: &str, text: &str) -> Option<bool> {
     syntax::parses_cleanly(lang, text)
 }
 
+/// Lines added and removed going from `a` to `b`.
+pub fn line_changes(a: &str, b: &str) -> (usize, usize) {
+    let patch = diffy::create_patch(a, b);
+    let (mut added, mut removed) = (0, 0);
+    for h in patch.hunks() {
+        for l in h.lines() {
+            match l {
+                diffy::Line::Insert(_) => added += 1,
+                diffy::Line::Delete(_) => removed += 1,
+                diffy::Line::Context(_) => {}
+            }
+        }
+    }
+    (added, removed)
+}
+
+/// A unified diff from `a` to `b`, with the given file labels.
+pub fn unified_diff(a: &str, b: &str, a_label: &str, b_label: &str) -> String {
+    let mut options = diffy::DiffOptions::new();
+    options.set_original_filename(a_label.to_string()).set_modified_filename(b_label.to_string());
+    options.create_patch(a, b).to_string()
+}
+
 /// Would a three-way text merge of `ours` and `theirs` over `base` succeed without conflicts
 /// (line-based, as `git merge-file`)? Used by the overlap radar to say whether two sessions'
 /// changes to one file can be merged.

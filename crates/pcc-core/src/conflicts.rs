@@ -111,43 +111,9 @@ impl Coordinator {
     /// `conflicts check` / `rebase --check`: merge a branch or a checkout's working state into the
     /// target, in memory.
     pub fn check_conflicts(&mut self, req: &CheckRequest) -> Result<CheckView> {
-        let repo = Repo::discover(&req.dir)?;
-        let target = match &req.target {
-            Some(t) => t.clone(),
-            None => default_branch(&repo)?,
-        };
-        let target_commit = resolve(&repo, &target)?;
-        let predictor = repo.merge_predictor()?;
-        // The working state is the checked-out branch's: naming that branch too is allowed.
-        let branch = match (&req.branch, req.uncommitted) {
-            (Some(b), true) if repo.head_branch()?.as_deref() == Some(b.as_str()) => None,
-            (b, _) => b.clone(),
-        };
-        let (source, ours) = match (&branch, req.uncommitted) {
-            (Some(b), true) => {
-                return Err(CoreError::InvalidArgs {
-                    reason: format!(
-                        "{b} is not the branch checked out in {}: the uncommitted work merged is that checkout's",
-                        repo.checkout().display()
-                    ),
-                });
-            }
-            (Some(b), false) => {
-                let id = resolve(&repo, b)?;
-                (b.clone(), predictor.commit(&id)?.with_label(b.clone()))
-            }
-            (None, true) => {
-                let side = predictor.checkout_state(repo.checkout())?;
-                (format!("working state of {}", repo.checkout().display()), side)
-            }
-            (None, false) => {
-                let head = repo.resolve_commit("HEAD")?;
-                let name = repo.head_branch()?.unwrap_or_else(|| "HEAD".to_string());
-                (name.clone(), predictor.commit(&head)?.with_label(name))
-            }
-        };
-        let theirs = predictor.commit(&target_commit)?.with_label(target.clone());
-        let p = predictor.predict(&ours, &theirs)?;
+        let m = merge_sides(req)?;
+        let p = m.predictor.predict(&m.ours, &m.theirs)?;
+        let (repo, source, target, target_commit, ours) = (m.repo, m.source, m.target, m.target_commit, m.ours);
         let conflicts = conflict_views(&p);
         let files: Vec<String> = conflicts.iter().map(|c| c.file.clone()).collect();
         let summary = if files.is_empty() {
@@ -389,6 +355,60 @@ fn conflict_views(p: &MergePrediction) -> Vec<FileConflictView> {
             hunks_truncated: c.hunks_truncated,
         })
         .collect()
+}
+
+/// The two sides of the merge a check request describes.
+pub(crate) struct MergeSides {
+    pub repo: Repo,
+    pub predictor: MergePredictor,
+    /// What is merged: a branch name, or `working state of <path>`.
+    pub source: String,
+    pub ours: MergeSide,
+    pub target: String,
+    pub target_commit: CommitId,
+    pub theirs: MergeSide,
+}
+
+/// Resolve a check request's sides: the branch (or HEAD, or the checkout's working state) and
+/// the target, in one predictor.
+pub(crate) fn merge_sides(req: &CheckRequest) -> Result<MergeSides> {
+    let repo = Repo::discover(&req.dir)?;
+    let target = match &req.target {
+        Some(t) => t.clone(),
+        None => default_branch(&repo)?,
+    };
+    let target_commit = resolve(&repo, &target)?;
+    let predictor = repo.merge_predictor()?;
+    // The working state is the checked-out branch's: naming that branch too is allowed.
+    let branch = match (&req.branch, req.uncommitted) {
+        (Some(b), true) if repo.head_branch()?.as_deref() == Some(b.as_str()) => None,
+        (b, _) => b.clone(),
+    };
+    let (source, ours) = match (&branch, req.uncommitted) {
+        (Some(b), true) => {
+            return Err(CoreError::InvalidArgs {
+                reason: format!(
+                    "{b} is not the branch checked out in {}: the uncommitted work merged is that checkout's",
+                    repo.checkout().display()
+                ),
+            });
+        }
+        (Some(b), false) => {
+            let id = resolve(&repo, b)?;
+            (b.clone(), predictor.commit(&id)?.with_label(b.clone()))
+        }
+        (None, true) => {
+            let side = predictor.checkout_state(repo.checkout())?;
+            (format!("working state of {}", repo.checkout().display()), side)
+        }
+        (None, false) => {
+            let head = repo.resolve_commit("HEAD")?;
+            let name = repo.head_branch()?.unwrap_or_else(|| "HEAD".to_string());
+            (name.clone(), predictor.commit(&head)?.with_label(name))
+        }
+    };
+    let theirs = predictor.commit(&target_commit)?.with_label(target.clone());
+    Ok(MergeSides { repo, predictor, source, ours, target, target_commit, theirs })
 }
 
 /// A branch name (validated, so `$(id)` or `-rf` never reaches anything) or, failing that, any

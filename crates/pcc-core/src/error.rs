@@ -51,6 +51,12 @@ pub enum CoreError {
     UnknownConfigKey { key: String },
     #[error("cannot determine the data directory: set PARALLEL_CC_DATA_DIR or HOME")]
     NoDataDir,
+    #[error("unknown suggestion {id}")]
+    UnknownSuggestion { id: String },
+    #[error("suggestion {id} was already applied ({at})")]
+    AlreadyApplied { id: String, at: String },
+    #[error("{reason}")]
+    ApplyRefused { path: PathBuf, reason: String },
     #[error("{op} {path}")]
     Io {
         op: &'static str,
@@ -118,6 +124,9 @@ impl CoreError {
             CoreError::ConfigParse { .. } => "invalid_config",
             CoreError::UnknownConfigKey { .. } => "unknown_config_key",
             CoreError::NoDataDir => "no_data_dir",
+            CoreError::UnknownSuggestion { .. } => "unknown_suggestion",
+            CoreError::AlreadyApplied { .. } => "already_applied",
+            CoreError::ApplyRefused { .. } => "apply_refused",
             CoreError::Io { .. } => "io_error",
         }
     }
@@ -149,6 +158,14 @@ impl CoreError {
             CoreError::ConfigParse { path, .. } => Some(format!("fix or remove {}", path.display())),
             CoreError::RestoreTargetExists { .. } => Some("move the directory aside, or pass --path".into()),
             CoreError::UnknownClaim { .. } => Some("list claims with `parallel-cc claims --all`".into()),
+            CoreError::UnknownSuggestion { .. } => Some("list suggestions with `parallel-cc suggestions list`".into()),
+            CoreError::AlreadyApplied { .. } => {
+                Some("see `parallel-cc conflicts history`; generate new suggestions if the file changed since".into())
+            }
+            CoreError::ApplyRefused { path, .. } => Some(format!(
+                "{} was left as it was; run `parallel-cc suggestions generate` again, or resolve it by hand",
+                path.display()
+            )),
             CoreError::NotClaimOwner { .. } => {
                 Some("run it from that session, or pass --force to release another session's claim".into())
             }

@@ -9,6 +9,7 @@
 //! Slow work (git checkout, snapshots) never runs inside a database transaction.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod autofix;
 pub mod claims;
 mod cleanup;
 pub mod clock;

@@ -24,8 +24,8 @@ pub use cli::{Preflight, RebaseOutcome, fetch_origin, git_version, rebase_checko
 pub use error::{GitError, Result};
 pub use include::WORKTREE_INCLUDE_FILE;
 pub use merge::{
-    ConflictHunk, ConflictKind, FileConflict, MAX_HUNK_LINES, MAX_HUNKS_PER_FILE, MergePrediction, MergePredictor,
-    MergeSide,
+    ConflictBlobs, ConflictHunk, ConflictKind, FileConflict, MAX_HUNK_LINES, MAX_HUNKS_PER_FILE, MergePrediction,
+    MergePredictor, MergeSide,
 };
 pub use merged::{MergeHow, MergeState};
 pub use repo::{CommitId, Repo, validate_branch_name};

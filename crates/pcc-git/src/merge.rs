@@ -107,6 +107,18 @@ pub struct FileConflict {
     pub hunks: Vec<ConflictHunk>,
     /// There were more hunks than reported, or the file was too large to diff.
     pub hunks_truncated: bool,
+    /// For content conflicts of files (text or binary): the three versions' blob ids, to read
+    /// with [`MergePredictor::blob_data`] (a working state's blobs live in the predictor's
+    /// memory). `base` is `None` when both sides added the file.
+    pub blobs: Option<ConflictBlobs>,
+}
+
+/// The blobs of a content conflict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConflictBlobs {
+    pub base: Option<String>,
+    pub ours: String,
+    pub theirs: String,
 }
 
 /// The outcome of an in-memory merge.
@@ -418,6 +430,7 @@ impl MergePredictor {
 
         let mut hunks = Vec::new();
         let mut hunks_truncated = false;
+        let mut blobs = None;
         let content_conflict =
             conflict.content_merge().is_some_and(|m| matches!(m.resolution, gix::merge::blob::Resolution::Conflict));
         if content_conflict && matches!(kind, ConflictKind::Content | ConflictKind::AddAdd | ConflictKind::Rename) {
@@ -430,6 +443,11 @@ impl MergePredictor {
                 && is_file(&theirs)
                 && (base.is_none() || is_file(&base))
             {
+                blobs = Some(ConflictBlobs {
+                    base: base.map(|b| b.id.to_hex().to_string()),
+                    ours: o.id.to_hex().to_string(),
+                    theirs: t.id.to_hex().to_string(),
+                });
                 let base_data = match base {
                     Some(b) => self.blob(b.id)?,
                     None => Vec::new(),
@@ -446,7 +464,15 @@ impl MergePredictor {
                 }
             }
         }
-        Ok(FileConflict { path, kind, paths, hunks, hunks_truncated })
+        Ok(FileConflict { path, kind, paths, hunks, hunks_truncated, blobs })
+    }
+
+    /// The content of a blob this predictor can see (the repository's, or one it wrote in
+    /// memory for a working state), by its 40-hex id.
+    pub fn blob_data(&self, id: &str) -> Result<Vec<u8>> {
+        let oid =
+            gix::ObjectId::from_hex(id.as_bytes()).map_err(|_| GitError::UnknownRevision { rev: id.to_string() })?;
+        self.blob(oid)
     }
 
     fn blob(&self, id: gix::ObjectId) -> Result<Vec<u8>> {
