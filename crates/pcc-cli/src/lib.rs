@@ -84,9 +84,10 @@ pub enum Command {
     /// File claims: list, claim, release, escalate
     #[command(next_help_heading = "Coordination")]
     Claims(commands::claims::Args),
-    /// Predict merge conflicts in memory: check, matrix
-    #[command(subcommand)]
-    Conflicts(commands::conflicts::ConflictsCommand),
+    /// Predict and analyse merge conflicts: check, matrix, analyze, history
+    Conflicts(commands::conflicts::Args),
+    /// Resolution suggestions for conflicts: list, generate, apply, explain
+    Suggestions(commands::suggestions::Args),
     /// Rebase this checkout onto the target (abort and report on conflicts)
     Rebase(commands::conflicts::RebaseArgs),
     /// Background watchers: `watch merges`
@@ -230,6 +231,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<Outcome, CliError> {
         Command::Mcp(c) => commands::mcp::run(ctx, c),
         Command::Claims(a) => commands::claims::run(ctx, a),
         Command::Conflicts(c) => commands::conflicts::run(ctx, c),
+        Command::Suggestions(a) => commands::suggestions::run(ctx, a),
         Command::Rebase(a) => commands::conflicts::rebase(ctx, a),
         Command::Watch(c) => commands::merges::watch(ctx, c),
         Command::Merge(c) => commands::merges::merge(ctx, c),

@@ -1,14 +1,29 @@
 use std::path::PathBuf;
 
+use pcc_core::autofix::{AnalyzeRequest, AnalyzeView, HistoryRequest, HistoryView};
 use pcc_core::conflicts::{CheckRequest, CheckView, FileConflictView, MatrixView, RebaseView};
 
 use crate::error::{CliError, EXIT_FOUND};
 use crate::ui::{BOLD, DIM, GREEN, RED, paint};
 use crate::{Ctx, Outcome, open_coordinator, repo_or_cwd};
 
-/// Predict merge conflicts, in memory (nothing in the repository or its checkouts is written)
+/// Predict and analyse merge conflicts, in memory (nothing in the repository or its checkouts is
+/// written); `conflicts` alone lists the history of detected and resolved conflicts
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<ConflictsCommand>,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ConflictsCommand {
+    /// Analyse each conflicting file with tree-sitter: class, severity, regions. Exit 3 if any
+    Analyze(AnalyzeArgs),
+    /// Detected conflicts and how they were resolved (the default)
+    History(HistoryArgs),
     /// Would a branch (or this checkout's working state) merge cleanly into the target? Exit 3 if not
     Check(CheckArgs),
     /// Every pair of live sessions (uncommitted work included), and each against the target. Exit 3 on any conflict
@@ -20,6 +35,43 @@ pub enum ConflictsCommand {
         #[arg(long, value_name = "BRANCH")]
         target: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Only this file (repo-relative)
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct HistoryArgs {
+    /// Repository (default: the current directory's; with --all, every repository)
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// Every repository
+    #[arg(long, conflicts_with = "repo")]
+    pub all: bool,
+    /// Only this file (repo-relative)
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// Only this class: TRIVIAL, STRUCTURAL, SEMANTIC, CONCURRENT_EDIT
+    #[arg(long = "type", value_name = "TYPE")]
+    pub conflict_type: Option<String>,
+    /// Only this resolution: AUTO_FIX, MANUAL, HYBRID, ABANDONED
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<String>,
+    /// Only resolved conflicts
+    #[arg(long)]
+    pub resolved: bool,
+    /// At most this many entries
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Skip this many entries (newest first)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,17 +104,12 @@ pub struct RebaseArgs {
     pub check: bool,
 }
 
-pub fn run(ctx: &Ctx, c: ConflictsCommand) -> Result<Outcome, CliError> {
+pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
+    let c = a.command.unwrap_or(ConflictsCommand::History(a.history));
     match c {
-        ConflictsCommand::Check(a) => {
-            let req = CheckRequest {
-                dir: repo_or_cwd(a.repo)?,
-                branch: a.branch,
-                target: a.target,
-                uncommitted: a.uncommitted,
-            };
-            check(ctx, &req)
-        }
+        ConflictsCommand::Analyze(a) => analyze(ctx, a),
+        ConflictsCommand::History(h) => history(ctx, h),
+        ConflictsCommand::Check(a) => check(ctx, &a.request()?),
         ConflictsCommand::Matrix { repo, target } => {
             let dir = repo_or_cwd(repo)?;
             let view = open_coordinator()?.conflict_matrix(&dir, target.as_deref())?;
@@ -145,4 +192,127 @@ fn show_matrix(ctx: &Ctx, v: &MatrixView) {
         ctx.ui.data(&format!("{} × {}: {verdict}", name(&p.a), b));
         show_files(ctx, &p.conflicts);
     }
+}
+
+impl CheckArgs {
+    pub fn request(self) -> Result<CheckRequest, CliError> {
+        Ok(CheckRequest {
+            dir: repo_or_cwd(self.repo)?,
+            branch: self.branch,
+            target: self.target,
+            uncommitted: self.uncommitted,
+        })
+    }
+}
+
+fn analyze(ctx: &Ctx, a: AnalyzeArgs) -> Result<Outcome, CliError> {
+    let req = AnalyzeRequest { check: a.check.request()?, file: a.file };
+    let v: AnalyzeView = open_coordinator()?.analyze_conflicts(&req)?;
+    if ctx.ui.json {
+        ctx.ui.json(&v);
+        return Ok(Outcome::Done(if v.has_conflicts { EXIT_FOUND } else { 0 }));
+    }
+    if !v.has_conflicts {
+        ctx.ui.data(&paint(GREEN, &format!("{} merges cleanly into {}", v.source, v.target)));
+        return Ok(Outcome::Done(0));
+    }
+    ctx.ui.data(&format!(
+        "{} → {}: {} conflicting file{}",
+        v.source,
+        v.target,
+        v.conflicts.len(),
+        if v.conflicts.len() == 1 { "" } else { "s" }
+    ));
+    for f in &v.conflicts {
+        let class = f.conflict_type.unwrap_or("not analysed");
+        let colour = match f.conflict_type {
+            Some("TRIVIAL") => GREEN,
+            Some("STRUCTURAL") => BOLD,
+            _ => RED,
+        };
+        ctx.ui.data(&format!(
+            "  {} {} {}",
+            paint(BOLD, &f.file_path),
+            paint(colour, class),
+            paint(
+                DIM,
+                &format!(
+                    "({}, {}{})",
+                    f.severity.unwrap_or("-"),
+                    f.method,
+                    f.language.map(|l| format!(", {l}")).unwrap_or_default()
+                )
+            )
+        ));
+        if let Some(r) = f.not_analysed.as_ref().or(f.fallback_reason.as_ref()) {
+            ctx.ui.data(&format!("    {}", paint(DIM, r)));
+        }
+        for issue in &f.semantic_issues {
+            ctx.ui.data(&format!("    {}", paint(RED, issue)));
+        }
+        for r in &f.regions {
+            ctx.ui.data(&format!(
+                "    ours lines {}-{}, theirs lines {}-{}: {} — {}",
+                r.ours_start,
+                r.ours_start + r.ours_lines.saturating_sub(1),
+                r.theirs_start,
+                r.theirs_start + r.theirs_lines.saturating_sub(1),
+                r.conflict_type,
+                r.reason
+            ));
+        }
+    }
+    ctx.ui.status("`parallel-cc suggestions generate` proposes resolutions");
+    Ok(Outcome::Done(EXIT_FOUND))
+}
+
+fn history(ctx: &Ctx, h: HistoryArgs) -> Result<Outcome, CliError> {
+    let dir = if h.all { None } else { Some(repo_or_cwd(h.repo)?) };
+    let req = HistoryRequest {
+        dir,
+        file: h.file,
+        conflict_type: h.conflict_type.map(|t| t.to_ascii_uppercase()),
+        strategy: h.strategy.map(|t| t.to_ascii_uppercase()),
+        resolved: h.resolved.then_some(true),
+        limit: h.limit,
+        offset: h.offset,
+    };
+    let v: HistoryView = open_coordinator()?.conflict_history(&req)?;
+    if ctx.ui.json {
+        // The original's `conflicts --json` fields (`resolutions`, `total`) next to the MCP tool's.
+        let doc = serde_json::json!({
+            "resolutions": &v.history,
+            "total": v.pagination.total,
+            "history": &v.history,
+            "statistics": &v.statistics,
+            "pagination": &v.pagination,
+        });
+        ctx.ui.json(&doc);
+        return Ok(Outcome::Done(0));
+    }
+    if v.history.is_empty() {
+        ctx.ui.status("No conflicts recorded yet (`parallel-cc suggestions generate` records what it analyses)");
+        return Ok(Outcome::Done(0));
+    }
+    for e in &v.history {
+        let state = match (&e.resolution_strategy, &e.resolved_at) {
+            (Some(s), Some(at)) => paint(GREEN, &format!("{s} {at}")),
+            _ => paint(DIM, "unresolved"),
+        };
+        ctx.ui.data(&format!("{} {} {}", paint(BOLD, &e.file_path), e.conflict_type, state));
+        ctx.ui.data(&format!(
+            "  detected {}{}{}",
+            e.detected_at,
+            e.auto_fix_strategy.as_deref().map(|s| format!(", strategy {s}")).unwrap_or_default(),
+            e.confidence.map(|c| format!(", confidence {:.0}%", c * 100.0)).unwrap_or_default()
+        ));
+    }
+    ctx.ui.status(&format!(
+        "{} of {} shown; {} resolved, auto-fix rate {:.0}%",
+        v.history.len(),
+        v.pagination.total,
+        v.statistics.resolved,
+        v.statistics.auto_fix_rate * 100.0
+    ));
+    Ok(Outcome::Done(0))
 }

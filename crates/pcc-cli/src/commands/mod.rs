@@ -19,6 +19,7 @@ pub mod restore;
 pub mod run;
 pub mod snapshot;
 pub mod status;
+pub mod suggestions;
 
 /// Where a new session works: the flags `run` and `register` share.
 #[derive(Debug, Default, clap::Args)]
