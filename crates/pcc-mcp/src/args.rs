@@ -106,48 +106,73 @@ pub struct MatrixArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
 pub struct AdvancedConflictsArgs {
+    /// The branch (or revision) to merge.
     pub current_branch: String,
+    /// The branch to merge it into.
     pub target_branch: String,
-    /// Also look for semantic conflicts (default true).
+    /// Accepted for the original's shape: the analysis always includes the semantic checks (default true).
     pub analyze_semantics: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
 pub struct SuggestionsArgs {
+    /// The conflicting file, relative to the repository's root (as `detect_advanced_conflicts` lists it).
     pub file_path: String,
+    /// The branch (or revision) to merge.
     pub current_branch: String,
+    /// The branch to merge it into.
     pub target_branch: String,
-    /// 0–1 (default 0.5).
+    /// Only suggestions at least this confident, 0–1 (default 0.5).
     pub min_confidence: Option<f64>,
-    /// 1–10 (default 3).
+    /// At most this many suggestions, best first, 1–10 (default 3).
     pub max_suggestions: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
 pub struct ApplyFixArgs {
+    /// The suggestion's id (from `get_auto_fix_suggestions`).
     pub suggestion_id: String,
-    /// Show what would change; write nothing.
+    /// Show what would change; write nothing (default false).
     pub dry_run: Option<bool>,
-    /// Keep a backup of the file (default true).
+    /// Accepted for the original's shape: the previous file is always backed up (default true).
     pub create_backup: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[expect(dead_code, reason = "the conflict-analysis tools read these once they are built")]
 pub struct HistoryArgs {
+    /// Only conflicts of this file (relative to the repository's root).
     pub file_path: Option<String>,
-    /// STRUCTURAL, SEMANTIC, CONCURRENT_EDIT or TRIVIAL.
+    /// Only conflicts of this type: STRUCTURAL, SEMANTIC, CONCURRENT_EDIT or TRIVIAL.
     pub conflict_type: Option<String>,
-    /// AUTO_FIX, MANUAL, HYBRID or ABANDONED.
+    /// Only conflicts resolved this way: AUTO_FIX, MANUAL, HYBRID or ABANDONED.
     pub resolution_strategy: Option<String>,
-    /// 1–100 (default 20).
+    /// At most this many, newest first, 1–100 (default 20).
     pub limit: Option<u32>,
+    /// Skip this many first (default 0).
     pub offset: Option<u32>,
+    /// Any path in the repository (default: this session's checkout).
+    #[serde(rename = "repo_path")]
+    pub repo_path: Option<String>,
+}
+
+/// `detectAdvancedConflicts`, as the original's reference documented it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyDetectArgs {
+    /// The file, relative to the repository's root.
+    pub file_path: String,
+    /// The branch this checkout's HEAD is merged into (default: main, else master).
+    pub base_branch: Option<String>,
+}
+
+/// `getAutoFixSuggestions`, as the original's reference documented it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacySuggestionsArgs {
+    /// Read as the conflicting file's path (this checkout's HEAD merged into the default branch).
+    pub conflict_id: String,
 }

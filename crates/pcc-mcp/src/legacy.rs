@@ -1,11 +1,17 @@
 //! Calls by the names and shapes the original's reference documented (PRODUCT.md §6): accepted
-//! and answered by the same tools, but not listed, so agents see one clean set. Also the
-//! argument-size guard every call passes first.
+//! and answered by the same tools (or, where the shape cannot be one of theirs, by the same
+//! pcc-core methods), but not listed, so agents see one clean set. Also the argument-size guard
+//! every call passes first.
 
-use rmcp::model::{CallToolRequestParams, JsonObject};
+use pcc_core::autofix::{AnalyzeRequest, GenerateRequest};
+use pcc_core::conflicts::CheckRequest;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolRequestParams, ContentBlock, JsonObject};
+use rmcp::{tool, tool_router};
 use serde_json::Value;
 
-use crate::server::MAX_ARG_LEN;
+use crate::args::{LegacyDetectArgs, LegacySuggestionsArgs};
+use crate::server::{MAX_ARG_LEN, Server, ToolResult};
 
 /// Most elements accepted in an array argument.
 const MAX_ARRAY_LEN: usize = 1000;
@@ -28,17 +34,17 @@ pub fn oversized(args: Option<&JsonObject>) -> Option<String> {
     args?.iter().find_map(|(k, v)| walk(k, v))
 }
 
-/// The documented-but-wrong names of the original's reference, as calls of the listed tools;
-/// `Err`: the answer, at once, as a tool error (tools not available yet).
-pub fn translate(mut req: CallToolRequestParams) -> Result<CallToolRequestParams, String> {
+/// The documented-but-wrong names of the original's reference, as calls of the listed tools.
+/// `detectAdvancedConflicts` and `getAutoFixSuggestions` stay as they are: the unlisted tools of
+/// [`Server::legacy_router`] answer them.
+pub fn translate(mut req: CallToolRequestParams) -> CallToolRequestParams {
     let name = match req.name.as_ref() {
         "claimFile" => "claim_file",
         "releaseFile" => "release_file",
         "listFileClaims" => "list_file_claims",
-        "detectAdvancedConflicts" | "getAutoFixSuggestions" | "applyAutoFix" | "conflictHistory" => {
-            return Err(crate::server::not_yet_text(&req.name));
-        }
-        _ => return Ok(req),
+        "applyAutoFix" => "apply_auto_fix",
+        "conflictHistory" => "conflict_history",
+        _ => return req,
     };
     let mut args = req.arguments.take().unwrap_or_default();
     match name {
@@ -52,7 +58,7 @@ pub fn translate(mut req: CallToolRequestParams) -> Result<CallToolRequestParams
     }
     req.name = name.into();
     req.arguments = Some(args);
-    Ok(req)
+    req
 }
 
 fn rename(args: &mut JsonObject, from: &str, to: &str) {
@@ -60,5 +66,56 @@ fn rename(args: &mut JsonObject, from: &str, to: &str) {
         && !args.contains_key(to)
     {
         args.insert(to.into(), v);
+    }
+}
+
+/// The original's shapes that no listed tool takes: the current branch is this checkout's HEAD
+/// and the target the repository's default branch (or `baseBranch`).
+#[tool_router(router = legacy_router, vis = "pub(crate)")]
+impl Server {
+    /// `detectAdvancedConflicts {filePath, baseBranch?}`: `detect_advanced_conflicts` for one file.
+    #[tool(name = "detectAdvancedConflicts")]
+    async fn legacy_detect_advanced_conflicts(&self, Parameters(a): Parameters<LegacyDetectArgs>) -> ToolResult {
+        self.call(move |c, id| {
+            let req = AnalyzeRequest {
+                check: CheckRequest {
+                    dir: Self::dir(c, id, None),
+                    branch: None,
+                    target: a.base_branch.filter(|b| !b.trim().is_empty()),
+                    uncommitted: false,
+                },
+                file: Some(a.file_path),
+            };
+            c.analyze_conflicts(&req)
+        })
+        .await
+    }
+
+    /// `getAutoFixSuggestions {conflictId}`: `get_auto_fix_suggestions` with its defaults, the
+    /// conflict named by its file (the original's conflict ids were never given out).
+    #[tool(name = "getAutoFixSuggestions")]
+    async fn legacy_get_auto_fix_suggestions(&self, Parameters(a): Parameters<LegacySuggestionsArgs>) -> ToolResult {
+        let mut result = self
+            .call(move |c, id| {
+                let req = GenerateRequest {
+                    check: CheckRequest { dir: Self::dir(c, id, None), branch: None, target: None, uncommitted: false },
+                    file: Some(a.conflict_id),
+                    min_confidence: 0.5,
+                    max_suggestions: 3,
+                    session_id: id.session_id.clone(),
+                };
+                c.generate_suggestions(&req)
+            })
+            .await?;
+        if result.is_error == Some(true)
+            && let Some(ContentBlock::Text(t)) = result.content.first_mut()
+        {
+            t.text.push_str(
+                "\nhint: getAutoFixSuggestions reads conflictId as the path of a file that conflicts when this \
+                 checkout's HEAD is merged into the default branch; for other branches call get_auto_fix_suggestions \
+                 {filePath, currentBranch, targetBranch}",
+            );
+        }
+        Ok(result)
     }
 }

@@ -5,6 +5,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use pcc_core::autofix::{
+    AnalyzeRequest, AnalyzeView, ApplyRequest, ApplyView, GenerateRequest, GenerateView, HistoryRequest, HistoryView,
+};
 use pcc_core::claims::{Actor, ClaimFilter, ClaimRequest};
 use pcc_core::conflicts::CheckRequest;
 use pcc_core::rules::ClaimMode;
@@ -55,6 +58,8 @@ pub struct Server {
     /// Opened at the first call; a failed open is retried at the next.
     coordinator: Arc<Mutex<Option<Coordinator>>>,
     tool_router: ToolRouter<Server>,
+    /// The original reference's shapes no listed tool takes: called, never listed.
+    legacy_router: ToolRouter<Server>,
 }
 
 impl std::fmt::Debug for Server {
@@ -64,7 +69,7 @@ impl std::fmt::Debug for Server {
 }
 
 /// A tool's answer: its view as a result, a tool error, or (protocol problems only) an `ErrorData`.
-type ToolResult = Result<CallToolResult, ErrorData>;
+pub(crate) type ToolResult = Result<CallToolResult, ErrorData>;
 
 impl Server {
     /// A server over the database in `data_dir` (`Err`: why there is none; every tool then
@@ -75,13 +80,14 @@ impl Server {
             identity: Arc::new(identity),
             coordinator: Arc::new(Mutex::new(None)),
             tool_router: Self::tool_router(),
+            legacy_router: Self::legacy_router(),
         }
     }
 
     /// Run `f` on the coordinator, off the async runtime, and turn its view (or error) into a
     /// tool result. While a call holds the server's coordinator (a rebase, a large matrix),
     /// another call gets a connection of its own rather than wait.
-    async fn call<T, F>(&self, f: F) -> ToolResult
+    pub(crate) async fn call<T, F>(&self, f: F) -> ToolResult
     where
         T: Serialize + Send + 'static,
         F: FnOnce(&mut Coordinator, &Identity) -> pcc_core::Result<T> + Send + 'static,
@@ -123,7 +129,7 @@ impl Server {
 
     /// The directory a tool works in: `given` (relative to where the session works), else where
     /// the session works (see [`Coordinator::actor_dir`]).
-    fn dir(coord: &Coordinator, id: &Identity, given: Option<&str>) -> PathBuf {
+    pub(crate) fn dir(coord: &Coordinator, id: &Identity, given: Option<&str>) -> PathBuf {
         let base = Self::actor(coord, id).cwd;
         match given.filter(|p| !p.trim().is_empty()) {
             Some(p) => base.join(p),
@@ -165,15 +171,9 @@ pub(crate) fn tool_error(text: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(text)])
 }
 
-fn not_yet(tool: &str) -> ToolResult {
-    Ok(tool_error(not_yet_text(tool)))
-}
-
-pub(crate) fn not_yet_text(tool: &str) -> String {
-    format!(
-        "{tool} is not available yet in this version of parallel-cc (tree-sitter conflict analysis is still being \
-         built); use check_conflicts for the conflicting files and their hunks"
-    )
+/// Arguments the tool refuses before anything runs, answered like pcc-core's own refusals.
+fn invalid(reason: String) -> ToolResult {
+    Ok(Failure::Core(CoreError::InvalidArgs { reason }).into_result())
 }
 
 #[tool_router]
@@ -341,24 +341,101 @@ impl Server {
         .await
     }
 
-    #[tool(description = "Conflicts between two branches, classified with tree-sitter (not available yet).")]
-    async fn detect_advanced_conflicts(&self, Parameters(_a): Parameters<AdvancedConflictsArgs>) -> ToolResult {
-        not_yet("detect_advanced_conflicts")
+    #[tool(
+        description = "Would currentBranch merge cleanly into targetBranch, and what kind of conflict is each conflicting file? Each is analysed with tree-sitter (TypeScript, TSX, JavaScript, Python, Rust, Go; other files line by line, as `method` says) and classified TRIVIAL, STRUCTURAL, CONCURRENT_EDIT or SEMANTIC with a severity. Computed in memory (nothing is written). analyzeSemantics is accepted; the semantic checks are always made. Mirrors `parallel-cc conflicts analyze`.",
+        output_schema = schema_for_output::<AnalyzeView>()
+    )]
+    async fn detect_advanced_conflicts(&self, Parameters(a): Parameters<AdvancedConflictsArgs>) -> ToolResult {
+        if a.analyze_semantics == Some(false) {
+            tracing::debug!("analyzeSemantics: false is accepted; the semantic checks are always made");
+        }
+        self.call(move |c, id| {
+            let req = AnalyzeRequest {
+                check: CheckRequest {
+                    dir: Self::dir(c, id, None),
+                    branch: Some(a.current_branch),
+                    target: Some(a.target_branch),
+                    uncommitted: false,
+                },
+                file: None,
+            };
+            c.analyze_conflicts(&req)
+        })
+        .await
     }
 
-    #[tool(description = "Suggested resolutions for a conflicting file (not available yet).")]
-    async fn get_auto_fix_suggestions(&self, Parameters(_a): Parameters<SuggestionsArgs>) -> ToolResult {
-        not_yet("get_auto_fix_suggestions")
+    #[tool(
+        description = "Suggested resolutions for a file that conflicts when currentBranch is merged into targetBranch: each a whole resolved file with a confidence (0–1), an explanation, its risks and a preview, best first. They are kept, so apply_auto_fix can apply one by its suggestionId (asking again gives the same ids). Mirrors `parallel-cc suggestions generate`.",
+        output_schema = schema_for_output::<GenerateView>()
+    )]
+    async fn get_auto_fix_suggestions(&self, Parameters(a): Parameters<SuggestionsArgs>) -> ToolResult {
+        let min_confidence = a.min_confidence.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&min_confidence) {
+            return invalid(format!("minConfidence must be between 0 and 1 (got {min_confidence})"));
+        }
+        let max_suggestions = a.max_suggestions.unwrap_or(3);
+        if !(1..=10).contains(&max_suggestions) {
+            return invalid(format!("maxSuggestions must be between 1 and 10 (got {max_suggestions})"));
+        }
+        self.call(move |c, id| {
+            let req = GenerateRequest {
+                check: CheckRequest {
+                    dir: Self::dir(c, id, None),
+                    branch: Some(a.current_branch),
+                    target: Some(a.target_branch),
+                    uncommitted: false,
+                },
+                file: Some(a.file_path),
+                min_confidence,
+                max_suggestions: max_suggestions as usize,
+                session_id: id.session_id.clone(),
+            };
+            c.generate_suggestions(&req)
+        })
+        .await
     }
 
-    #[tool(description = "Apply a suggested resolution (not available yet).")]
-    async fn apply_auto_fix(&self, Parameters(_a): Parameters<ApplyFixArgs>) -> ToolResult {
-        not_yet("apply_auto_fix")
+    #[tool(
+        description = "Apply a suggestion from get_auto_fix_suggestions: write its resolved file over the file in this session's checkout. Refused when the file has changed since the suggestion was made (unless it holds conflict markers, mid-merge), or when the resolution has conflict markers or does not parse. The previous file is always backed up first, under the data directory (createBackup: false is accepted, but a backup is still made), and the resolution is recorded in conflict_history. A suggestion is applied once. To settle a merge, apply it while `git merge` is stopped on the conflict (the file holds conflict markers), then commit; applied outside a merge it is an ordinary edit, and merging the branches can still conflict. dryRun: only say what would change. Mirrors `parallel-cc suggestions apply`.",
+        output_schema = schema_for_output::<ApplyView>()
+    )]
+    async fn apply_auto_fix(&self, Parameters(a): Parameters<ApplyFixArgs>) -> ToolResult {
+        if a.create_backup == Some(false) {
+            tracing::debug!("createBackup: false is accepted; the previous file is backed up all the same");
+        }
+        self.call(move |c, id| {
+            let req = ApplyRequest {
+                suggestion_id: a.suggestion_id,
+                dry_run: a.dry_run.unwrap_or(false),
+                actor: Self::actor(c, id),
+            };
+            c.apply_suggestion(&req)
+        })
+        .await
     }
 
-    #[tool(description = "Past conflict resolutions (not available yet).")]
-    async fn conflict_history(&self, Parameters(_a): Parameters<HistoryArgs>) -> ToolResult {
-        not_yet("conflict_history")
+    #[tool(
+        description = "Conflicts detected in this session's repository (or the one at repo_path; not other repositories) and how they were resolved (AUTO_FIX, MANUAL, HYBRID, ABANDONED; null while unresolved), newest first, with statistics. Filter by filePath, conflictType, resolutionStrategy. Mirrors `parallel-cc conflicts history`.",
+        output_schema = schema_for_output::<HistoryView>()
+    )]
+    async fn conflict_history(&self, Parameters(a): Parameters<HistoryArgs>) -> ToolResult {
+        let limit = a.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return invalid(format!("limit must be between 1 and 100 (got {limit})"));
+        }
+        self.call(move |c, id| {
+            let req = HistoryRequest {
+                dir: Some(Self::dir(c, id, a.repo_path.as_deref())),
+                file: a.file_path.filter(|f| !f.trim().is_empty()),
+                conflict_type: a.conflict_type.filter(|t| !t.trim().is_empty()),
+                strategy: a.resolution_strategy.filter(|s| !s.trim().is_empty()),
+                resolved: None,
+                limit: limit as usize,
+                offset: a.offset.unwrap_or(0) as usize,
+            };
+            c.conflict_history(&req)
+        })
+        .await
     }
 }
 
@@ -383,11 +460,8 @@ impl ServerHandler for Server {
         if let Some(too_long) = crate::legacy::oversized(request.arguments.as_ref()) {
             return Ok(tool_error(too_long).into());
         }
-        let request = match crate::legacy::translate(request) {
-            Ok(r) => r,
-            Err(answer) => return Ok(tool_error(answer).into()),
-        };
-        let tcc = ToolCallContext::new(self, request, context);
-        self.tool_router.call(tcc).await
+        let request = crate::legacy::translate(request);
+        let router = if self.legacy_router.has_route(&request.name) { &self.legacy_router } else { &self.tool_router };
+        router.call(ToolCallContext::new(self, request, context)).await
     }
 }

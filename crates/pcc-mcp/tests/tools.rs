@@ -226,24 +226,162 @@ async fn merges_are_found_and_recorded() {
     assert!(err.contains("mian") && err.contains("unknown_revision"), "{err}");
 }
 
+const MATH_BASE: &str = "export function add(a: number, b: number): number {\n  return a + b;\n}\n";
+const MATH_SUB: &str = "\nexport function sub(a: number, b: number): number {\n  return a - b;\n}\n";
+const MATH_MUL: &str = "\nexport function mul(a: number, b: number): number {\n  return a * b;\n}\n";
+
+/// src/math.ts on main and B's branch; then each appends a different function to it, so the two
+/// versions conflict at the end of the file but change different declarations.
+fn appended_functions(w: &World) {
+    w.commit(&w.repo, "src/math.ts", MATH_BASE);
+    w.env.git(&w.b.worktree, &["merge", "-q", "--ff-only", "main"]).unwrap();
+    w.commit(&w.b.worktree, "src/math.ts", &format!("{MATH_BASE}{MATH_SUB}"));
+    w.commit(&w.repo, "src/math.ts", &format!("{MATH_BASE}{MATH_MUL}"));
+}
+
 #[tokio::test]
-async fn conflict_analysis_tools_say_they_are_not_available_yet() {
+async fn a_structural_conflict_is_analysed_fixed_from_the_branch_and_recorded() {
     let w = world();
+    appended_functions(&w);
     let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
-    let calls = [
-        ("detect_advanced_conflicts", json!({"currentBranch": "a", "targetBranch": "main"})),
-        ("get_auto_fix_suggestions", json!({"filePath": "src/lib.rs", "currentBranch": "a", "targetBranch": "main"})),
-        ("apply_auto_fix", json!({"suggestionId": "00000000-0000-0000-0000-000000000000"})),
-        ("conflict_history", json!({})),
-        ("detectAdvancedConflicts", json!({"filePath": "src/lib.rs"})),
-        ("getAutoFixSuggestions", json!({"conflictId": "x"})),
-        ("applyAutoFix", json!({"suggestionId": "x"})),
-        ("conflictHistory", json!({})),
-    ];
-    for (tool, args) in calls {
-        let err = b.fails(tool, args).await;
-        assert!(err.contains("not available yet") && err.contains("check_conflicts"), "{tool}: {err}");
+    let branches = json!({"currentBranch": w.b.branch(), "targetBranch": "main"});
+    let math = w.b.worktree.join("src/math.ts");
+    let ours = format!("{MATH_BASE}{MATH_SUB}");
+
+    let analysed = b.ok("detect_advanced_conflicts", branches.clone()).await;
+    assert_eq!(analysed["hasConflicts"], true, "{analysed}");
+    let conflicts = analysed["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{analysed}");
+    assert_eq!(conflicts[0]["filePath"], "src/math.ts");
+    assert_eq!(conflicts[0]["conflictType"], "STRUCTURAL", "{analysed}");
+    assert_eq!(conflicts[0]["method"], "tree-sitter", "{analysed}");
+    assert_eq!(analysed["summary"]["byType"]["STRUCTURAL"], 1);
+    assert_eq!(analysed["source"], w.b.branch());
+    // analyzeSemantics: false is accepted (the analysis is the same).
+    let again = b
+        .ok(
+            "detect_advanced_conflicts",
+            json!({"currentBranch": w.b.branch(), "targetBranch": "main", "analyzeSemantics": false}),
+        )
+        .await;
+    assert_eq!(again["conflicts"], analysed["conflicts"]);
+
+    let mut args = branches.clone();
+    args["filePath"] = json!("src/math.ts");
+    let generated = b.ok("get_auto_fix_suggestions", args.clone()).await;
+    let suggestions = generated["suggestions"].as_array().unwrap();
+    assert!(!suggestions.is_empty() && suggestions.len() <= 3, "{generated}");
+    let merge = suggestions.iter().find(|s| s["strategy"] == "declaration-merge");
+    let merge = merge.unwrap_or_else(|| panic!("no declaration-merge suggestion: {generated}"));
+    assert!(merge["confidence"].as_f64().unwrap() >= 0.8, "{merge}");
+    assert_eq!(merge["filePath"], "src/math.ts");
+    assert_eq!(merge["conflictType"], "STRUCTURAL");
+    assert_eq!(merge["canAutoApply"], true);
+    let id = merge["suggestionId"].as_str().unwrap().to_string();
+    // Kept: asking again gives the same suggestion.
+    let regenerated = b.ok("get_auto_fix_suggestions", args.clone()).await;
+    assert!(regenerated["suggestions"].as_array().unwrap().iter().any(|s| s["suggestionId"] == id.as_str()));
+    let mut picky = args.clone();
+    picky["minConfidence"] = json!(1.0);
+    picky["maxSuggestions"] = json!(1);
+    let none = b.ok("get_auto_fix_suggestions", picky).await;
+    assert_eq!(none["suggestions"], json!([]), "{none}");
+    assert_eq!(none["filteredByConfidence"], none["totalGenerated"]);
+
+    // A dry run changes nothing.
+    let dry = b.ok("apply_auto_fix", json!({"suggestionId": id, "dryRun": true})).await;
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["applied"], false, "{dry}");
+    assert_eq!(std::fs::read_to_string(&math).unwrap(), ours);
+    assert_eq!(b.ok("conflict_history", json!({"resolutionStrategy": "AUTO_FIX"})).await["pagination"]["total"], 0);
+
+    // Applied in B's checkout (the server's), with a backup of B's version, even when asked for none.
+    let applied = b.ok("apply_auto_fix", json!({"suggestionId": id, "createBackup": false})).await;
+    assert_eq!(applied["applied"], true, "{applied}");
+    assert_eq!(applied["verification"]["conflictMarkersRemaining"], false);
+    assert_eq!(applied["verification"]["syntaxValid"], true);
+    let merged = std::fs::read_to_string(&math).unwrap();
+    assert!(merged.contains("function add(") && merged.contains("function sub(") && merged.contains("function mul("));
+    assert!(!merged.contains("<<<<<<<"), "{merged}");
+    let backup = applied["backupPath"].as_str().unwrap();
+    assert_eq!(std::fs::read_to_string(backup).unwrap(), ours);
+    assert!(!std::path::Path::new(backup).starts_with(&w.b.worktree), "the backup is not in the checkout");
+    let err = b.fails("apply_auto_fix", json!({"suggestionId": id})).await;
+    assert!(err.contains("already applied") && err.contains("already_applied"), "{err}");
+    assert_eq!(std::fs::read_to_string(&math).unwrap(), merged);
+
+    let history = b.ok("conflict_history", json!({})).await;
+    let entries = history["history"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{history}");
+    assert_eq!(entries[0]["filePath"], "src/math.ts");
+    assert_eq!(entries[0]["conflictType"], "STRUCTURAL");
+    assert_eq!(entries[0]["resolutionStrategy"], "AUTO_FIX");
+    assert_eq!(entries[0]["autoFixStrategy"], "declaration-merge");
+    assert_eq!(entries[0]["wasAutoApplied"], true);
+    assert_eq!(entries[0]["repoPath"], w.repo.to_str().unwrap());
+    assert_eq!(history["pagination"], json!({"offset": 0, "limit": 20, "total": 1}));
+    assert_eq!(history["statistics"]["autoFixRate"], 1.0);
+    let filtered = b.ok("conflict_history", json!({"filePath": "src/lib.rs", "conflictType": "STRUCTURAL"})).await;
+    assert_eq!(filtered["pagination"]["total"], 0);
+    // The same repository from A's checkout; another repository has its own history.
+    let mut a = connect(&w.env.data_dir(), w.a.identity()).await;
+    assert_eq!(a.ok("conflict_history", json!({"limit": 1})).await["pagination"]["total"], 1);
+    let other = w.env.repo("other").unwrap();
+    other.write("x.txt", "x\n").unwrap();
+    other.commit_all("x").unwrap();
+    let elsewhere = b.ok("conflict_history", json!({"repo_path": other.path})).await;
+    assert_eq!(elsewhere["pagination"]["total"], 0);
+}
+
+#[tokio::test]
+async fn the_original_references_conflict_tool_names_are_answered() {
+    let w = world();
+    appended_functions(&w);
+    let mut b = connect(&w.env.data_dir(), w.b.identity()).await;
+
+    // This checkout's HEAD (B's branch) against the default branch, one file.
+    let detected = b.ok("detectAdvancedConflicts", json!({"filePath": "src/math.ts"})).await;
+    assert_eq!(detected["source"], w.b.branch());
+    assert_eq!(detected["target"], "main");
+    assert_eq!(detected["conflicts"][0]["conflictType"], "STRUCTURAL", "{detected}");
+    let against = b.ok("detectAdvancedConflicts", json!({"filePath": "src/math.ts", "baseBranch": "main"})).await;
+    assert_eq!(against["conflicts"], detected["conflicts"]);
+    let err = b.fails("detectAdvancedConflicts", json!({"filePath": "notes.txt"})).await;
+    assert!(err.contains("notes.txt does not conflict"), "{err}");
+
+    let suggested = b.ok("getAutoFixSuggestions", json!({"conflictId": "src/math.ts"})).await;
+    let id = suggested["suggestions"][0]["suggestionId"].as_str().unwrap().to_string();
+    let err = b.fails("getAutoFixSuggestions", json!({"conflictId": "notes.txt"})).await;
+    assert!(err.contains("notes.txt does not conflict") && err.contains("get_auto_fix_suggestions"), "{err}");
+
+    let dry = b.ok("applyAutoFix", json!({"suggestionId": id, "dryRun": true})).await;
+    assert_eq!(dry["applied"], false);
+    let err = b.fails("applyAutoFix", json!({"suggestionId": "no-such-suggestion"})).await;
+    assert!(err.contains("unknown_suggestion"), "{err}");
+
+    // Applied while merging main into B's branch (the file holds conflict markers): once
+    // committed, the branch merges cleanly.
+    let merging = w.env.git_output(&w.b.worktree, &["merge", "-q", "main"]).unwrap();
+    assert!(!merging.status.success(), "the merge stops on the conflict");
+    assert!(std::fs::read_to_string(w.b.worktree.join("src/math.ts")).unwrap().contains("<<<<<<<"));
+    let applied = b.ok("applyAutoFix", json!({"suggestionId": id})).await;
+    assert_eq!(applied["applied"], true, "{applied}");
+    w.env.git(&w.b.worktree, &["commit", "-qam", "merge main"]).unwrap();
+    let check = b.ok("check_conflicts", json!({"currentBranch": w.b.branch(), "targetBranch": "main"})).await;
+    assert_eq!(check["hasConflicts"], false, "{check}");
+
+    let history = b.ok("conflictHistory", json!({"repo_path": w.a.worktree, "limit": 5})).await;
+    assert_eq!(history["pagination"]["total"], 1, "{history}");
+    assert_eq!(history["history"][0]["resolutionStrategy"], "AUTO_FIX");
+}
+
+/// `get_auto_fix_suggestions` arguments for src/lib.rs, with `changes`.
+fn suggest(changes: Value) -> Value {
+    let mut args = json!({"filePath": "src/lib.rs", "currentBranch": "main", "targetBranch": "main"});
+    for (k, v) in changes.as_object().unwrap() {
+        args[k] = v.clone();
     }
+    args
 }
 
 #[tokio::test]
@@ -268,6 +406,18 @@ async fn invalid_arguments_are_tool_errors_and_the_server_keeps_serving() {
         ("release_file", json!({"claimId": "nope"}), "no claim with id nope"),
         ("list_file_claims", json!({"filePaths": vec!["a"; 5000]}), "too many"),
         ("get_parallel_status", json!({"repo_path": "/"}), "not a git repository"),
+        ("get_auto_fix_suggestions", suggest(json!({"minConfidence": 1.5})), "minConfidence must be between 0 and 1"),
+        ("get_auto_fix_suggestions", suggest(json!({"minConfidence": -0.1})), "minConfidence must be between 0 and 1"),
+        ("get_auto_fix_suggestions", suggest(json!({"maxSuggestions": 0})), "maxSuggestions must be between 1 and 10"),
+        ("get_auto_fix_suggestions", suggest(json!({"maxSuggestions": 11})), "maxSuggestions must be between 1 and 10"),
+        ("get_auto_fix_suggestions", suggest(json!({"currentBranch": "$(id)"})), "$(id)"),
+        ("detect_advanced_conflicts", json!({"currentBranch": "main", "targetBranch": "--output=x"}), "--output=x"),
+        ("apply_auto_fix", json!({"suggestionId": "nope"}), "unknown suggestion nope"),
+        ("conflict_history", json!({"limit": 0}), "limit must be between 1 and 100"),
+        ("conflict_history", json!({"limit": 101}), "limit must be between 1 and 100"),
+        ("conflict_history", json!({"offset": -1}), "invalid value"),
+        ("conflict_history", json!({"conflictType": "BAD"}), "unknown conflict type"),
+        ("conflict_history", json!({"resolutionStrategy": "GUESS"}), "unknown resolution strategy"),
     ];
     for (tool, args, expect) in bad {
         let err = b.fails(tool, args).await;
@@ -292,7 +442,15 @@ async fn tools_list_is_the_reviewed_surface() {
     let list = b.request("tools/list", json!({})).await;
     let tools = list["result"]["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for legacy in ["claimFile", "releaseFile", "listFileClaims", "detectAdvancedConflicts"] {
+    for legacy in [
+        "claimFile",
+        "releaseFile",
+        "listFileClaims",
+        "detectAdvancedConflicts",
+        "getAutoFixSuggestions",
+        "applyAutoFix",
+        "conflictHistory",
+    ] {
         assert!(!names.contains(&legacy), "legacy names are accepted, not listed");
     }
     for t in tools {

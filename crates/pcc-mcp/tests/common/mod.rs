@@ -90,6 +90,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
             "claimFile" => "claim_file",
             "releaseFile" => "release_file",
             "listFileClaims" => "list_file_claims",
+            "detectAdvancedConflicts" => "detect_advanced_conflicts",
+            "getAutoFixSuggestions" => "get_auto_fix_suggestions",
+            "applyAutoFix" => "apply_auto_fix",
+            "conflictHistory" => "conflict_history",
             t => t,
         };
         let schema = self.schemas.get(canonical).unwrap_or_else(|| panic!("{tool} has no output schema"));
