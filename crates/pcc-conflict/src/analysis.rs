@@ -614,7 +614,8 @@ impl ConflictFile {
             };
             let confidence = confidence::score(strategy, &factors);
             if confidence < 0.8 && !risks.iter().any(|r| r.contains("cannot be applied")) {
-                risks.push(format!("medium confidence ({confidence:.2}): review the result before committing"));
+                let level = if confidence < 0.5 { "low" } else { "medium" };
+                risks.push(format!("{level} confidence ({confidence:.2}): review the result before committing"));
             }
             out.push(Suggestion {
                 strategy,

@@ -67,13 +67,22 @@ fn label(u: &Unit) -> String {
     }
 }
 
+/// The usual three-way rule: the side that changed (ours when both made the same change, or
+/// neither changed), `None` when both changed differently.
+fn pick3<'a>(base: &str, ours: &'a str, theirs: &'a str) -> Option<&'a str> {
+    if ours == theirs || theirs == base {
+        Some(ours)
+    } else if ours == base {
+        Some(theirs)
+    } else {
+        None
+    }
+}
+
 /// Three versions of one piece of text: the usual three-way rule, then a clean line merge.
 pub(crate) fn merge_text(base: &str, ours: &str, theirs: &str, what: &str) -> Result<String, Refused> {
-    if ours == theirs || theirs == base {
-        return Ok(ours.to_string());
-    }
-    if ours == base {
-        return Ok(theirs.to_string());
+    if let Some(side) = pick3(base, ours, theirs) {
+        return Ok(side.to_string());
     }
     merge_lines(base, ours, theirs).ok_or_else(|| Refused(format!("both sides changed {what} differently")))
 }
@@ -210,21 +219,15 @@ fn merge_unit(
     depth: usize,
 ) -> Result<String, Refused> {
     let (b, o, t) = (full(base.0, base.1), full(ours.0, ours.1), full(theirs.0, theirs.1));
-    if o == t || t == b {
-        return Ok(o.to_string());
-    }
-    if o == b {
-        return Ok(t.to_string());
+    if let Some(side) = pick3(b, o, t) {
+        return Ok(side.to_string());
     }
     // The space before a unit changes when a neighbour is added or deleted; it is merged apart
     // from the unit (ours' when both changed it) so that it never makes the unit conflict.
     let ((bl, b), (ol, o), (tl, t)) = (split_lead(b), split_lead(o), split_lead(t));
     let lead = if ol == bl { tl } else { ol };
-    if o == t || t == b {
-        return Ok(format!("{lead}{o}"));
-    }
-    if o == b {
-        return Ok(format!("{lead}{t}"));
+    if let Some(side) = pick3(b, o, t) {
+        return Ok(format!("{lead}{side}"));
     }
     if let Some(m) = merge_lines(b, o, t) {
         return Ok(format!("{lead}{m}"));

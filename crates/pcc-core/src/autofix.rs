@@ -13,7 +13,7 @@ use crate::claims::Actor;
 use crate::conflicts::{CheckRequest, merge_sides};
 use crate::coordinator::Coordinator;
 use crate::error::{CoreError, Result, io_err};
-use crate::hooks::path_text;
+use crate::hooks::{path_text, relative, resolve_path};
 
 /// A suggestion with at least this confidence may be applied without review (`canAutoApply`).
 pub const AUTO_APPLY_CONFIDENCE: f64 = 0.7;
@@ -91,6 +91,8 @@ pub struct AnalyzeView {
     pub has_conflicts: bool,
     pub conflicts: Vec<FileAnalysisView>,
     pub summary: AnalysisSummary,
+    /// Why nothing was analysed, when a file was asked for and it does not conflict.
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -138,8 +140,8 @@ pub struct GenerateRequest {
     pub min_confidence: f64,
     /// At most this many per file, best first (0: all).
     pub max_suggestions: usize,
-    /// The session generating them (recorded with the detected conflict), if any.
-    pub session_id: Option<String>,
+    /// Who generates them: their session is recorded with the detected conflict.
+    pub actor: Option<Actor>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -199,6 +201,9 @@ pub struct ExplainView {
 pub struct ApplyRequest {
     pub suggestion_id: String,
     pub dry_run: bool,
+    /// Write it even though no merge is stopped on the file (an ordinary edit: the branches will
+    /// still conflict when merged).
+    pub force: bool,
     /// Who applies it: the file is written in this session's checkout.
     pub actor: Actor,
 }
@@ -235,7 +240,14 @@ pub struct ApplyView {
     pub applied: bool,
     pub dry_run: bool,
     pub message: String,
+    /// Repository-relative, like every other view's `filePath`.
     pub file_path: String,
+    /// The file written (or that would be), in the acting checkout.
+    pub absolute_path: String,
+    /// How the resolution lands: `merge` (it settles the file of a stopped merge, rebase, …),
+    /// `edit` (no merge is stopped on it: an ordinary edit, with `force`), or `unchanged` (the
+    /// file already held it).
+    pub mode: &'static str,
     pub backup_path: Option<String>,
     pub rollback_command: Option<String>,
     pub verification: VerificationView,
@@ -257,6 +269,8 @@ pub struct HistoryRequest {
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     pub resolution_id: String,
+    /// The session that detected it (generating suggestions) or applied its resolution.
+    pub session_id: Option<String>,
     pub repo_path: String,
     pub file_path: String,
     pub conflict_type: String,
@@ -272,11 +286,18 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryStatistics {
+    /// Conflicts with a resolution (AUTO_FIX, MANUAL, HYBRID, ABANDONED).
     pub total_resolutions: usize,
-    pub resolved: usize,
+    /// Every conflict the filter selects, resolved or not.
+    pub detected: usize,
+    /// Of those, not resolved yet.
+    pub unresolved: usize,
+    /// AUTO_FIX resolutions over all resolutions (0 when there are none).
     pub auto_fix_rate: f64,
     pub average_confidence: Option<f64>,
+    /// Every selected conflict by type, resolved or not.
     pub by_type: BTreeMap<String, usize>,
+    /// Resolutions by strategy.
     pub by_strategy: BTreeMap<String, usize>,
 }
 
@@ -313,14 +334,20 @@ struct Merge {
     target_commit: String,
     merge_base: Option<String>,
     files: Vec<Analysed>,
+    /// Set when a file was asked for and it does not conflict: why nothing was analysed.
+    not_conflicting: Option<String>,
 }
 
 fn analyse_merge(check: &CheckRequest, only: Option<&str>) -> Result<Merge> {
     let m = merge_sides(check)?;
+    let only = match only {
+        Some(f) => Some(file_candidates(f, m.repo.checkout(), &check.dir)?),
+        None => None,
+    };
     let prediction = m.predictor.predict(&m.ours, &m.theirs)?;
     let mut files = Vec::new();
     for c in &prediction.conflicts {
-        if only.is_some_and(|f| f.trim_start_matches("./") != c.path && !c.paths.iter().any(|p| p == f)) {
+        if only.as_ref().is_some_and(|names| !names.iter().any(|f| *f == c.path || c.paths.contains(f))) {
             continue;
         }
         let mut a = Analysed { path: c.path.clone(), kind: c.kind.as_str(), file: None, reason: None, blobs: None };
@@ -348,13 +375,15 @@ fn analyse_merge(check: &CheckRequest, only: Option<&str>) -> Result<Merge> {
         }
         files.push(a);
     }
-    if let Some(f) = only
-        && files.is_empty()
-    {
-        return Err(CoreError::InvalidArgs {
-            reason: format!("{f} does not conflict when merging {} into {}", m.source, m.target),
-        });
-    }
+    let not_conflicting = match &only {
+        Some(names) if files.is_empty() => Some(format!(
+            "{} does not conflict when merging {} into {}",
+            names.first().map(String::as_str).unwrap_or_default(),
+            m.source,
+            m.target
+        )),
+        _ => None,
+    };
     Ok(Merge {
         repo_path: path_text(m.repo.main_path()),
         source: m.source,
@@ -363,7 +392,39 @@ fn analyse_merge(check: &CheckRequest, only: Option<&str>) -> Result<Merge> {
         target_commit: m.target_commit.to_string(),
         merge_base: prediction.base.map(|b| b.to_string()),
         files,
+        not_conflicting,
     })
+}
+
+/// The repository-relative names `file` may mean, as the conflict lists name files: an absolute
+/// path or one starting with `./` or `../` is taken from `cwd` and must lie in `checkout`; a
+/// bare relative path is repository-relative, or (when `cwd` is a subdirectory) relative to `cwd`
+/// as git reads it.
+fn file_candidates(file: &str, checkout: &Path, cwd: &Path) -> Result<Vec<String>> {
+    let checkout = resolve_path(checkout);
+    let cwd = resolve_path(cwd);
+    let inside = |p: &Path| -> Option<String> {
+        let p = resolve_path(p);
+        let rel = p.strip_prefix(&checkout).ok()?;
+        (!rel.as_os_str().is_empty()).then(|| relative(&p, &checkout))
+    };
+    let path = Path::new(file);
+    let explicit = path.is_absolute() || file.starts_with("./") || file.starts_with("../");
+    if explicit || file.is_empty() {
+        return match inside(&cwd.join(path)) {
+            Some(rel) => Ok(vec![rel]),
+            None => Err(CoreError::InvalidArgs {
+                reason: format!("{file} is not a file in the checkout {}", checkout.display()),
+            }),
+        };
+    }
+    let mut names = vec![relative(path, Path::new(""))];
+    if let Some(rel) = inside(&cwd.join(path))
+        && !names.contains(&rel)
+    {
+        names.push(rel);
+    }
+    Ok(names)
 }
 
 fn file_view(a: &Analysed) -> FileAnalysisView {
@@ -446,10 +507,6 @@ fn lines_of(s: &str) -> Vec<String> {
     s.lines().map(str::to_string).collect()
 }
 
-fn diff_stats(a: &str, b: &str) -> (usize, usize) {
-    pcc_conflict::line_changes(a, b)
-}
-
 #[derive(serde::Deserialize, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Meta {
@@ -477,7 +534,7 @@ fn meta_of(row: &SuggestionRow) -> Meta {
 
 fn suggestion_view(row: &SuggestionRow) -> SuggestionView {
     let meta = meta_of(row);
-    let (added, removed) = diff_stats(&row.source_content, &row.suggested_resolution);
+    let (added, removed) = pcc_conflict::line_changes(&row.source_content, &row.suggested_resolution);
     SuggestionView {
         suggestion_id: row.id.clone(),
         repo_path: row.repo_path.clone(),
@@ -528,6 +585,7 @@ impl Coordinator {
             has_conflicts: !conflicts.is_empty(),
             summary: summary(&conflicts),
             conflicts,
+            note: m.not_conflicting,
         })
     }
 
@@ -542,8 +600,9 @@ impl Coordinator {
             records.insert(s, Record { applied: r.applied, failed: r.failed });
         }
         let now = self.now();
+        let session_id = req.actor.as_ref().and_then(|a| self.acting_session(a).ok()).map(|s| s.id);
         let mut out = Vec::new();
-        let mut skipped = Vec::new();
+        let mut skipped: Vec<String> = m.not_conflicting.iter().cloned().collect();
         let mut total = 0;
         for a in &m.files {
             let (Some(file), Some(blobs)) = (&a.file, &a.blobs) else {
@@ -555,7 +614,14 @@ impl Coordinator {
                 skipped.push(format!("{}: {reason}", a.path));
                 continue;
             }
-            let Some(class) = an.class else { continue };
+            let Some(class) = an.class else {
+                skipped.push(format!(
+                    "{}: git's merge conflicts here, but a histogram line merge finds no conflicting region; \
+                     nothing to suggest (`git merge-file --diff-algorithm=histogram` merges it)",
+                    a.path
+                ));
+                continue;
+            };
             let mut suggestions = file.suggest(&|s| records.get(&s).copied().unwrap_or_default());
             if req.max_suggestions > 0 {
                 suggestions.truncate(req.max_suggestions);
@@ -565,7 +631,7 @@ impl Coordinator {
             let severity = an.severity.map(|s| s.as_str().to_string());
             let record = NewConflictRecord {
                 id: uuid::Uuid::new_v4().to_string(),
-                session_id: req.session_id.clone(),
+                session_id: session_id.clone(),
                 repo_path: m.repo_path.clone(),
                 file_path: a.path.clone(),
                 conflict_type: class.as_str().to_string(),
@@ -580,7 +646,7 @@ impl Coordinator {
                 .ok(),
             };
             let stored: Vec<SuggestionRow> = self.store.write(|tx| -> Result<Vec<SuggestionRow>> {
-                let conflict = match tx.find_unresolved_conflict(
+                let conflict = match tx.find_conflict(
                     &record.repo_path,
                     &record.file_path,
                     &record.base_commit,
@@ -597,13 +663,6 @@ impl Coordinator {
                 let existing = tx.suggestions_for_conflict(&conflict)?;
                 let mut rows = Vec::new();
                 for s in &suggestions {
-                    if let Some(row) = existing
-                        .iter()
-                        .find(|r| r.strategy == s.strategy.as_str() && r.suggested_resolution == s.resolved)
-                    {
-                        rows.push(row.clone());
-                        continue;
-                    }
                     let (before, after) = preview(file, s);
                     let f = s.factors;
                     let meta = Meta {
@@ -616,6 +675,19 @@ impl Coordinator {
                         factors: Some([f.complexity, f.similarity, f.validity, f.record]),
                         flags: Some([f.semantic, f.large, f.invalid]),
                     };
+                    let metadata = serde_json::to_string(&meta).ok();
+                    // The same resolution made again keeps its id; one not applied yet takes the
+                    // confidence the strategy's record gives it now.
+                    if let Some(row) = existing
+                        .iter()
+                        .find(|r| r.strategy == s.strategy.as_str() && r.suggested_resolution == s.resolved)
+                    {
+                        tx.refresh_suggestion(&row.id, s.confidence, &s.explanation, metadata.as_deref())?;
+                        if let Some(row) = tx.suggestion(&row.id)? {
+                            rows.push(row);
+                        }
+                        continue;
+                    }
                     let new = NewSuggestion {
                         id: uuid::Uuid::new_v4().to_string(),
                         conflict_resolution_id: Some(conflict.clone()),
@@ -630,7 +702,7 @@ impl Coordinator {
                         source_content: text(&blobs[1]),
                         target_content: text(&blobs[2]),
                         generated_at: now,
-                        metadata: serde_json::to_string(&meta).ok(),
+                        metadata,
                     };
                     tx.insert_suggestion(&new)?;
                     if let Some(row) = tx.suggestion(&new.id)? {
@@ -699,16 +771,23 @@ impl Coordinator {
     }
 
     /// `suggestions apply`: write a suggestion's resolution over the file in the acting session's
-    /// checkout (or the checkout holding the current directory). The file must still be the
-    /// version the suggestion was made from (or hold conflict markers, mid-merge); the result must
-    /// have no markers and parse; the old file is backed up under the data directory first, and
-    /// restored if what was written does not read back. A suggestion is applied once.
+    /// checkout (or the checkout holding the current directory).
+    ///
+    /// It settles a conflict where git stopped on it: when a merge (rebase, cherry-pick, …) left
+    /// the file unmerged, its index versions must be the ones the suggestion was made from.
+    /// Without a stopped merge, writing it would only be an ordinary edit (merging the branches
+    /// would stop on the file all the same), so that takes `force`, and the file must still be
+    /// the version the suggestion was made from. The result must have no markers and parse. The
+    /// old file is backed up under the data directory first, and restored if what was written
+    /// does not read back. A suggestion is applied once: the mark and the write happen in one
+    /// transaction, so of two racing applies one writes and the other is refused.
     pub fn apply_suggestion(&mut self, req: &ApplyRequest) -> Result<ApplyView> {
         let row = self.suggestion_row(&req.suggestion_id)?;
         if let Some(at) = row.applied_at {
             return Err(CoreError::AlreadyApplied { id: row.id.clone(), at: at.to_string() });
         }
-        let checkout = self.apply_checkout(&req.actor, &row.repo_path)?;
+        let repo = self.apply_repo(&req.actor, &row.repo_path)?;
+        let checkout = repo.checkout().to_path_buf();
         let target = checkout.join(&row.file_path);
         let resolved = row.suggested_resolution.as_bytes();
         let markers = pcc_conflict::has_conflict_markers(&row.suggested_resolution);
@@ -718,14 +797,16 @@ impl Coordinator {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(CoreError::Io { op: "cannot read", path: target.clone(), source: e }),
         };
-        let (added, removed) =
-            diff_stats(&current.as_deref().map(String::from_utf8_lossy).unwrap_or_default(), &row.suggested_resolution);
+        let current_text = current.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        let (added, removed) = pcc_conflict::line_changes(&current_text, &row.suggested_resolution);
         let mut view = ApplyView {
             success: true,
             applied: false,
             dry_run: req.dry_run,
             message: String::new(),
-            file_path: path_text(&target),
+            file_path: row.file_path.clone(),
+            absolute_path: path_text(&target),
+            mode: "merge",
             backup_path: None,
             rollback_command: None,
             verification: VerificationView {
@@ -744,6 +825,8 @@ impl Coordinator {
                 applied_at: None,
             },
         };
+        let refuse =
+            |reason: String, hint: Option<String>| CoreError::ApplyRefused { path: target.clone(), reason, hint };
         // Refusals that change nothing.
         if markers || parses == Some(false) {
             let what = if markers { "it still contains conflict markers" } else { "it does not parse" };
@@ -751,41 +834,88 @@ impl Coordinator {
                 let now = self.now();
                 self.store.write(|tx| tx.record_failed_apply(&row.id, what, now))?;
             }
-            return Err(CoreError::ApplyRefused {
-                path: target,
-                reason: format!("suggestion {} was not applied: {what}", row.id),
-            });
+            return Err(refuse(format!("suggestion {} was not applied: {what}", row.id), None));
         }
-        let matches_source = current.as_deref() == Some(row.source_content.as_bytes());
-        let mid_merge =
-            current.as_deref().is_some_and(|c| pcc_conflict::has_conflict_markers(&String::from_utf8_lossy(c)));
+        let meta = meta_of(&row);
+        let target_branch = meta.target.clone().unwrap_or_else(|| "the target branch".into());
+        let stopped = repo.unmerged_stages(&row.file_path)?;
         if current.as_deref() == Some(resolved) {
-            view.message = format!("{} already holds this resolution; nothing to do", row.file_path);
-            return Ok(view);
-        }
-        if !matches_source && !mid_merge {
-            return Err(CoreError::ApplyRefused {
-                path: target,
-                reason: format!(
-                    "{} has changed since suggestion {} was made (it is neither that version nor a file with conflict markers)",
+            view.mode = "unchanged";
+        } else if let Some(st) = &stopped {
+            let op = st.operation.unwrap_or("merge");
+            if !stages_match(st, &row) {
+                return Err(refuse(
+                    format!(
+                        "the {op} stopped in {} is not the one suggestion {} was made for: its versions of {} differ",
+                        checkout.display(),
+                        row.id,
+                        row.file_path
+                    ),
+                    Some(format!(
+                        "make suggestions for the merge in progress: `parallel-cc suggestions generate --file {}` \
+                         (with --branch/--target naming the two sides), or resolve it by hand",
+                        row.file_path
+                    )),
+                ));
+            }
+        } else if pcc_conflict::has_conflict_markers(&current_text) {
+            // Markers git did not leave in the index (`git merge-file`, a stash pop, …): this is
+            // being resolved by hand, and the resolution replaces that attempt.
+        } else if current.as_deref() == Some(row.source_content.as_bytes()) {
+            if !req.force {
+                return Err(refuse(
+                    format!(
+                        "no merge is stopped on {} in {}: written now, the resolution would only be an edit, and \
+                         merging the branches would still stop on this file",
+                        row.file_path,
+                        checkout.display()
+                    ),
+                    Some(format!(
+                        "start the merge first (`git merge {target_branch}` in {}), then apply it and commit the merge; \
+                         or apply it with force (`--force`, MCP `force: true`) to write it as an ordinary edit",
+                        checkout.display()
+                    )),
+                ));
+            }
+            view.mode = "edit";
+        } else {
+            return Err(refuse(
+                format!(
+                    "{} has changed since suggestion {} was made (it is neither that version nor a file with conflict \
+                     markers)",
                     row.file_path, row.id
                 ),
-            });
+                None,
+            ));
         }
+        let next_step = match view.mode {
+            "merge" => format!(
+                "; finish the {}: `git add {}`, then `git commit`",
+                stopped.as_ref().and_then(|s| s.operation).unwrap_or("merge"),
+                shell_quote(&row.file_path)
+            ),
+            "edit" => format!("; merging {target_branch} will still stop on this file"),
+            _ => String::new(),
+        };
         if req.dry_run {
-            view.message = format!(
-                "would replace {} with the {} resolution (+{added} −{removed} lines); nothing was changed",
-                row.file_path, row.strategy
-            );
+            view.message = if view.mode == "unchanged" {
+                format!("{} already holds this resolution; nothing would change", row.file_path)
+            } else {
+                format!(
+                    "would replace {} with the {} resolution (+{added} −{removed} lines); nothing was changed",
+                    row.file_path, row.strategy
+                )
+            };
             return Ok(view);
         }
         // Backup first, in the data directory (not the checkout, where it could be committed).
-        let backup = self
-            .data_dir
-            .join("backups")
-            .join(&row.id)
-            .join(Path::new(&row.file_path).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "file".into()));
-        if let Some(bytes) = &current {
+        if view.mode != "unchanged"
+            && let Some(bytes) = &current
+        {
+            let backup =
+                self.data_dir.join("backups").join(&row.id).join(
+                    Path::new(&row.file_path).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "file".into()),
+                );
             if let Some(dir) = backup.parent() {
                 std::fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
             }
@@ -794,29 +924,33 @@ impl Coordinator {
             view.rollback_command =
                 Some(format!("cp {} {}", shell_quote(&path_text(&backup)), shell_quote(&path_text(&target))));
         }
-        crate::fsutil::write_atomic(&target, resolved, 0o644)?;
-        let written = std::fs::read(&target).ok();
-        if written.as_deref() != Some(resolved) {
-            // Put the old file back; say so.
-            let restored = match &current {
-                Some(bytes) => crate::fsutil::write_atomic(&target, bytes, 0o644).is_ok(),
-                None => std::fs::remove_file(&target).is_ok(),
-            };
-            let now = self.now();
-            self.store.write(|tx| tx.record_failed_apply(&row.id, "the written file did not read back", now))?;
-            return Err(CoreError::ApplyRefused {
-                path: target,
-                reason: format!(
-                    "the resolution did not read back as written; {}",
-                    if restored { "the previous file was restored" } else { "restore it from the backup" }
-                ),
-            });
-        }
         let now = self.now();
         let session = self.acting_session(&req.actor).ok().map(|s| s.id);
-        let first = self.store.write(|tx| -> Result<bool> {
+        let write = view.mode != "unchanged";
+        // Keep the file's permissions (an executable script stays executable).
+        let mode = std::fs::metadata(&target)
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777)
+            .unwrap_or(0o644);
+        // Mark, write and record in one transaction: a write that fails rolls the mark back.
+        let outcome = self.store.write(|tx| -> Result<std::result::Result<(), String>> {
             if !tx.mark_suggestion_applied(&row.id, now, false)? {
-                return Ok(false);
+                return Err(CoreError::AlreadyApplied {
+                    id: row.id.clone(),
+                    at: "just now, by another process".into(),
+                });
+            }
+            if write {
+                crate::fsutil::write_atomic(&target, resolved, mode)?;
+                if std::fs::read(&target).ok().as_deref() != Some(resolved) {
+                    let restored = match &current {
+                        Some(bytes) => crate::fsutil::write_atomic(&target, bytes, mode).is_ok(),
+                        None => std::fs::remove_file(&target).is_ok(),
+                    };
+                    return Ok(Err(format!(
+                        "the resolution did not read back as written; {}",
+                        if restored { "the previous file was restored" } else { "restore it from the backup" }
+                    )));
+                }
             }
             let conflict = match &row.conflict_resolution_id {
                 Some(id) if tx.conflict_record(id)?.is_some() => id.clone(),
@@ -846,25 +980,39 @@ impl Coordinator {
                 Some(&row.id),
                 now,
             )?;
-            Ok(true)
-        })?;
-        if !first {
-            return Err(CoreError::AlreadyApplied { id: row.id.clone(), at: "just now, by another process".into() });
+            Ok(Ok(()))
+        });
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(reason)) => Some(reason),
+            Err(CoreError::Io { op, path, source }) if write => {
+                Some(format!("{op} {}: {source}; the previous file is as it was", path.display()))
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(reason) = failure {
+            let now = self.now();
+            self.store.write(|tx| tx.record_failed_apply(&row.id, &reason, now))?;
+            return Err(refuse(reason, None));
         }
         view.applied = true;
         view.metadata.applied_at = Some(now.to_string());
-        view.message = format!(
-            "applied the {} resolution to {} (+{added} −{removed} lines); the previous file is kept at {}",
-            row.strategy,
-            row.file_path,
-            view.backup_path.as_deref().unwrap_or("(it did not exist)")
-        );
+        view.message = if view.mode == "unchanged" {
+            format!("{} already holds this resolution; recorded it as applied{next_step}", row.file_path)
+        } else {
+            format!(
+                "applied the {} resolution to {} (+{added} −{removed} lines); the previous file is kept at {}{next_step}",
+                row.strategy,
+                row.file_path,
+                view.backup_path.as_deref().unwrap_or("(it did not exist)")
+            )
+        };
         Ok(view)
     }
 
-    /// The checkout a suggestion is applied in: the acting session's, else the one holding the
-    /// current directory; it must belong to the suggestion's repository.
-    fn apply_checkout(&self, actor: &Actor, repo_path: &str) -> Result<PathBuf> {
+    /// The repository a suggestion is applied in, opened at the acting session's checkout, else
+    /// the one holding the current directory; it must be the suggestion's repository.
+    fn apply_repo(&self, actor: &Actor, repo_path: &str) -> Result<pcc_git::Repo> {
         let dir = self.actor_dir(actor);
         let repo = pcc_git::Repo::discover(&dir)?;
         if path_text(repo.main_path()) != repo_path {
@@ -876,7 +1024,7 @@ impl Coordinator {
                 ),
             });
         }
-        Ok(repo.checkout().to_path_buf())
+        Ok(repo)
     }
 
     /// `conflicts history`: detected conflicts and how they were resolved.
@@ -887,7 +1035,6 @@ impl Coordinator {
         };
         if let Some(t) = &req.conflict_type
             && ConflictType::parse(t).is_none()
-            && t != "UNKNOWN"
         {
             return Err(CoreError::InvalidArgs {
                 reason: format!("unknown conflict type {t:?}: TRIVIAL, STRUCTURAL, SEMANTIC or CONCURRENT_EDIT"),
@@ -912,12 +1059,14 @@ impl Coordinator {
         };
         let (rows, total) = self.store.read().conflict_history(&filter)?;
         let stats = self.store.read().history_stats(&filter)?;
+        let resolutions: usize = stats.by_strategy.values().sum();
         Ok(HistoryView {
             history: rows
                 .into_iter()
                 .map(|r| HistoryEntry {
                     was_auto_applied: r.resolution_strategy.as_deref() == Some("AUTO_FIX"),
                     resolution_id: r.id,
+                    session_id: r.session_id,
                     repo_path: r.repo_path,
                     file_path: r.file_path,
                     conflict_type: r.conflict_type,
@@ -930,9 +1079,10 @@ impl Coordinator {
                 })
                 .collect(),
             statistics: HistoryStatistics {
-                total_resolutions: stats.total,
-                resolved: stats.resolved,
-                auto_fix_rate: if stats.total == 0 { 0.0 } else { stats.auto_fixed as f64 / stats.total as f64 },
+                total_resolutions: resolutions,
+                detected: stats.total,
+                unresolved: stats.total.saturating_sub(stats.resolved),
+                auto_fix_rate: if resolutions == 0 { 0.0 } else { stats.auto_fixed as f64 / resolutions as f64 },
                 average_confidence: stats.average_confidence,
                 by_type: stats.by_type,
                 by_strategy: stats.by_strategy,
@@ -942,7 +1092,24 @@ impl Coordinator {
     }
 }
 
+/// Whether a stopped merge's versions of a file are the ones a suggestion was made from: the
+/// same base, and the two sides in either order (merging the target into the source's checkout,
+/// or the source into the target's; a rebase swaps them too).
+fn stages_match(st: &pcc_git::UnmergedStages, row: &SuggestionRow) -> bool {
+    fn text(b: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
+        b.as_deref().map(String::from_utf8_lossy).unwrap_or_default()
+    }
+    let (base, ours, theirs) = (text(&st.base), text(&st.ours), text(&st.theirs));
+    base == row.base_content
+        && ((ours == row.source_content && theirs == row.target_content)
+            || (ours == row.target_content && theirs == row.source_content))
+}
+
 /// Quote a path for a command line shown to a human (never run by us).
 fn shell_quote(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./-+@%:=,".contains(c);
+    if !s.is_empty() && !s.starts_with('-') && s.chars().all(plain) {
+        return s.to_string();
+    }
     format!("'{}'", s.replace('\'', "'\\''"))
 }

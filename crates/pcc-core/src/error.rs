@@ -56,7 +56,7 @@ pub enum CoreError {
     #[error("suggestion {id} was already applied ({at})")]
     AlreadyApplied { id: String, at: String },
     #[error("{reason}")]
-    ApplyRefused { path: PathBuf, reason: String },
+    ApplyRefused { path: PathBuf, reason: String, hint: Option<String> },
     #[error("{op} {path}")]
     Io {
         op: &'static str,
@@ -162,7 +162,8 @@ impl CoreError {
             CoreError::AlreadyApplied { .. } => {
                 Some("see `parallel-cc conflicts history`; generate new suggestions if the file changed since".into())
             }
-            CoreError::ApplyRefused { path, .. } => Some(format!(
+            CoreError::ApplyRefused { hint: Some(hint), .. } => Some(hint.clone()),
+            CoreError::ApplyRefused { path, hint: None, .. } => Some(format!(
                 "{} was left as it was; run `parallel-cc suggestions generate` again, or resolve it by hand",
                 path.display()
             )),

@@ -87,6 +87,42 @@ impl Repo {
         Ok(Some(blob.data.clone()))
     }
 
+    /// The versions git left in the index for `rel` when a merge, rebase, cherry-pick or revert
+    /// in this checkout stopped on it (stages 1–3), or `None` when `rel` is not unmerged. A side
+    /// is `None` when that stage is absent (added on one side only, deleted on the other).
+    pub fn unmerged_stages(&self, rel: &str) -> Result<Option<UnmergedStages>> {
+        use gix::index::entry::Stage;
+        let index = self.gix().index_or_empty().map_err(gix_err("read index"))?;
+        let mut stages = UnmergedStages { operation: self.operation_in_progress(), ..Default::default() };
+        let mut any = false;
+        for entry in index.entries().iter().filter(|e| e.path(&index) == rel.as_bytes()) {
+            let slot = match entry.stage() {
+                Stage::Unconflicted => return Ok(None),
+                Stage::Base => &mut stages.base,
+                Stage::Ours => &mut stages.ours,
+                Stage::Theirs => &mut stages.theirs,
+            };
+            let blob = self.gix().find_blob(entry.id).map_err(gix_err("read blob"))?;
+            *slot = Some(blob.data.clone());
+            any = true;
+        }
+        Ok(any.then_some(stages))
+    }
+
+    /// The operation this checkout is in the middle of (`merge`, `rebase`, `cherry-pick`, …),
+    /// as git's state files say.
+    pub fn operation_in_progress(&self) -> Option<&'static str> {
+        use gix::state::InProgress;
+        Some(match self.gix().state()? {
+            InProgress::Merge => "merge",
+            InProgress::Rebase | InProgress::RebaseInteractive | InProgress::ApplyMailboxRebase => "rebase",
+            InProgress::CherryPick | InProgress::CherryPickSequence => "cherry-pick",
+            InProgress::Revert | InProgress::RevertSequence => "revert",
+            InProgress::ApplyMailbox => "am",
+            InProgress::Bisect => "bisect",
+        })
+    }
+
     /// Files `onto` tracks that `head` does not, and that exist in the checkout at `checkout`
     /// anyway (as ignored files: untracked ones git itself refuses to overwrite). Checking out
     /// `onto` there would overwrite them.
@@ -169,4 +205,17 @@ pub fn changes_since_fork(
     paths.sort_unstable();
     paths.dedup();
     Ok((paths, base))
+}
+
+/// A file's unmerged index entries: what git's stopped merge holds for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnmergedStages {
+    /// The operation that stopped (`merge`, `rebase`, …), when git's state files say.
+    pub operation: Option<&'static str>,
+    /// Stage 1: the merge base's version.
+    pub base: Option<Vec<u8>>,
+    /// Stage 2: the checked-out side's version (`HEAD`; in a rebase, the branch being rebased onto).
+    pub ours: Option<Vec<u8>>,
+    /// Stage 3: the version being merged in.
+    pub theirs: Option<Vec<u8>>,
 }

@@ -19,7 +19,7 @@ mod repo;
 mod snapshot;
 mod worktree;
 
-pub use changes::{changes_since_fork, file_blob_id, head_commit_of};
+pub use changes::{UnmergedStages, changes_since_fork, file_blob_id, head_commit_of};
 pub use cli::{Preflight, RebaseOutcome, fetch_origin, git_version, rebase_checkout, rebase_preflight};
 pub use error::{GitError, Result};
 pub use include::WORKTREE_INCLUDE_FILE;

@@ -65,3 +65,36 @@ fn blob_ids_match_git() {
     assert_eq!(r.blob_id_at(&at, "src/missing.rs").unwrap(), None);
     assert_eq!(r.blob_id_at(&at, "src").unwrap(), None, "a tree is no blob");
 }
+
+#[test]
+fn unmerged_stages_are_what_git_left_in_the_index() {
+    let env = TestEnv::new().unwrap();
+    let repo = env.repo("proj").unwrap();
+    repo.write("a.txt", "base\n").unwrap();
+    repo.commit_all("base").unwrap();
+    git(&env, &repo.path, &["checkout", "-q", "-b", "feature"]);
+    repo.write("a.txt", "feature\n").unwrap();
+    repo.write("new.txt", "only on feature\n").unwrap();
+    repo.commit_all("feature").unwrap();
+    git(&env, &repo.path, &["checkout", "-q", "main"]);
+    repo.write("a.txt", "main\n").unwrap();
+    repo.commit_all("main").unwrap();
+
+    let open = || Repo::open(&repo.path).unwrap();
+    assert_eq!(open().unmerged_stages("a.txt").unwrap(), None, "no merge yet");
+    assert_eq!(open().operation_in_progress(), None);
+
+    assert!(!common::git_ok(&env, &repo.path, &["merge", "-q", "feature"]));
+    let stages = open().unmerged_stages("a.txt").unwrap().unwrap();
+    assert_eq!(stages.operation, Some("merge"));
+    assert_eq!(stages.base.as_deref(), Some(&b"base\n"[..]));
+    assert_eq!(stages.ours.as_deref(), Some(&b"main\n"[..]));
+    assert_eq!(stages.theirs.as_deref(), Some(&b"feature\n"[..]));
+    assert_eq!(open().unmerged_stages("new.txt").unwrap(), None, "merged cleanly");
+    assert_eq!(open().unmerged_stages("missing.txt").unwrap(), None);
+
+    // Resolved and staged: no longer unmerged.
+    repo.write("a.txt", "both\n").unwrap();
+    git(&env, &repo.path, &["add", "a.txt"]);
+    assert_eq!(open().unmerged_stages("a.txt").unwrap(), None);
+}

@@ -139,6 +139,9 @@ pub struct ApplyFixArgs {
     pub dry_run: Option<bool>,
     /// Accepted for the original's shape: the previous file is always backed up (default true).
     pub create_backup: Option<bool>,
+    /// Write it even though no merge is stopped on the file: an ordinary edit, and merging the
+    /// branches will still stop on the file (default false).
+    pub force: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

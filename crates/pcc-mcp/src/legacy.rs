@@ -102,7 +102,7 @@ impl Server {
                     file: Some(a.conflict_id),
                     min_confidence: 0.5,
                     max_suggestions: 3,
-                    session_id: id.session_id.clone(),
+                    actor: Some(Self::actor(c, id)),
                 };
                 c.generate_suggestions(&req)
             })

@@ -138,7 +138,7 @@ impl Server {
     }
 
     /// The actor, with its directory where it works (see [`Coordinator::actor_dir`]).
-    fn actor(coord: &Coordinator, id: &Identity) -> Actor {
+    pub(crate) fn actor(coord: &Coordinator, id: &Identity) -> Actor {
         let a = id.actor();
         Actor { cwd: coord.actor_dir(&a), ..a }
     }
@@ -388,7 +388,7 @@ impl Server {
                 file: Some(a.file_path),
                 min_confidence,
                 max_suggestions: max_suggestions as usize,
-                session_id: id.session_id.clone(),
+                actor: Some(Self::actor(c, id)),
             };
             c.generate_suggestions(&req)
         })
@@ -396,7 +396,7 @@ impl Server {
     }
 
     #[tool(
-        description = "Apply a suggestion from get_auto_fix_suggestions: write its resolved file over the file in this session's checkout. Refused when the file has changed since the suggestion was made (unless it holds conflict markers, mid-merge), or when the resolution has conflict markers or does not parse. The previous file is always backed up first, under the data directory (createBackup: false is accepted, but a backup is still made), and the resolution is recorded in conflict_history. A suggestion is applied once. To settle a merge, apply it while `git merge` is stopped on the conflict (the file holds conflict markers), then commit; applied outside a merge it is an ordinary edit, and merging the branches can still conflict. dryRun: only say what would change. Mirrors `parallel-cc suggestions apply`.",
+        description = "Apply a suggestion from get_auto_fix_suggestions: write its resolved file over the file in this session's checkout, to settle a merge git stopped on. Start the merge first (`git merge <targetBranch>` in this checkout), then apply, then `git add` the file and commit. Refused when git's versions of the file in that merge are not the ones the suggestion was made for, when no merge is stopped on the file (unless force: true, which writes it as an ordinary edit — merging the branches will still stop on the file), when the file has changed since, or when the resolution has conflict markers or does not parse. The previous file is always backed up first, under the data directory (createBackup: false is accepted, but a backup is still made), and the resolution is recorded in conflict_history. A suggestion is applied once. dryRun: only say what would change. Mirrors `parallel-cc suggestions apply`.",
         output_schema = schema_for_output::<ApplyView>()
     )]
     async fn apply_auto_fix(&self, Parameters(a): Parameters<ApplyFixArgs>) -> ToolResult {
@@ -407,6 +407,7 @@ impl Server {
             let req = ApplyRequest {
                 suggestion_id: a.suggestion_id,
                 dry_run: a.dry_run.unwrap_or(false),
+                force: a.force.unwrap_or(false),
                 actor: Self::actor(c, id),
             };
             c.apply_suggestion(&req)

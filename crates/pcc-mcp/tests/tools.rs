@@ -288,6 +288,14 @@ async fn a_structural_conflict_is_analysed_fixed_from_the_branch_and_recorded() 
     assert_eq!(none["suggestions"], json!([]), "{none}");
     assert_eq!(none["filteredByConfidence"], none["totalGenerated"]);
 
+    // Nothing to settle until git's merge stops on the file: refused, saying what to do.
+    let err = b.fails("apply_auto_fix", json!({"suggestionId": id})).await;
+    assert!(err.contains("no merge is stopped on src/math.ts") && err.contains("git merge main"), "{err}");
+    assert_eq!(std::fs::read_to_string(&math).unwrap(), ours);
+    let stopped = w.env.git_output(&w.b.worktree, &["merge", "-q", "main"]).unwrap();
+    assert!(!stopped.status.success(), "the merge stops on src/math.ts");
+    let ours = std::fs::read_to_string(&math).unwrap();
+    assert!(ours.contains("<<<<<<<"), "{ours}");
     // A dry run changes nothing.
     let dry = b.ok("apply_auto_fix", json!({"suggestionId": id, "dryRun": true})).await;
     assert_eq!(dry["dryRun"], true);
@@ -321,6 +329,7 @@ async fn a_structural_conflict_is_analysed_fixed_from_the_branch_and_recorded() 
     assert_eq!(entries[0]["repoPath"], w.repo.to_str().unwrap());
     assert_eq!(history["pagination"], json!({"offset": 0, "limit": 20, "total": 1}));
     assert_eq!(history["statistics"]["autoFixRate"], 1.0);
+    assert_eq!(entries[0]["sessionId"], w.b.id.as_str(), "recorded with the session that found it");
     let filtered = b.ok("conflict_history", json!({"filePath": "src/lib.rs", "conflictType": "STRUCTURAL"})).await;
     assert_eq!(filtered["pagination"]["total"], 0);
     // The same repository from A's checkout; another repository has its own history.
@@ -346,16 +355,19 @@ async fn the_original_references_conflict_tool_names_are_answered() {
     assert_eq!(detected["conflicts"][0]["conflictType"], "STRUCTURAL", "{detected}");
     let against = b.ok("detectAdvancedConflicts", json!({"filePath": "src/math.ts", "baseBranch": "main"})).await;
     assert_eq!(against["conflicts"], detected["conflicts"]);
-    let err = b.fails("detectAdvancedConflicts", json!({"filePath": "notes.txt"})).await;
-    assert!(err.contains("notes.txt does not conflict"), "{err}");
+    // A file that does not conflict is an answer, not an error.
+    let clean = b.ok("detectAdvancedConflicts", json!({"filePath": "notes.txt"})).await;
+    assert_eq!(clean["hasConflicts"], false);
+    assert!(clean["note"].as_str().unwrap().contains("notes.txt does not conflict"), "{clean}");
 
     let suggested = b.ok("getAutoFixSuggestions", json!({"conflictId": "src/math.ts"})).await;
     let id = suggested["suggestions"][0]["suggestionId"].as_str().unwrap().to_string();
-    let err = b.fails("getAutoFixSuggestions", json!({"conflictId": "notes.txt"})).await;
-    assert!(err.contains("notes.txt does not conflict") && err.contains("get_auto_fix_suggestions"), "{err}");
+    let none = b.ok("getAutoFixSuggestions", json!({"conflictId": "notes.txt"})).await;
+    assert_eq!(none["suggestions"], json!([]), "{none}");
+    assert!(none["skipped"][0].as_str().unwrap().contains("notes.txt does not conflict"), "{none}");
+    let err = b.fails("getAutoFixSuggestions", json!({"conflictId": "/etc/passwd"})).await;
+    assert!(err.contains("is not a file in the checkout") && err.contains("get_auto_fix_suggestions"), "{err}");
 
-    let dry = b.ok("applyAutoFix", json!({"suggestionId": id, "dryRun": true})).await;
-    assert_eq!(dry["applied"], false);
     let err = b.fails("applyAutoFix", json!({"suggestionId": "no-such-suggestion"})).await;
     assert!(err.contains("unknown_suggestion"), "{err}");
 
@@ -364,6 +376,8 @@ async fn the_original_references_conflict_tool_names_are_answered() {
     let merging = w.env.git_output(&w.b.worktree, &["merge", "-q", "main"]).unwrap();
     assert!(!merging.status.success(), "the merge stops on the conflict");
     assert!(std::fs::read_to_string(w.b.worktree.join("src/math.ts")).unwrap().contains("<<<<<<<"));
+    let dry = b.ok("applyAutoFix", json!({"suggestionId": id, "dryRun": true})).await;
+    assert_eq!(dry["applied"], false);
     let applied = b.ok("applyAutoFix", json!({"suggestionId": id})).await;
     assert_eq!(applied["applied"], true, "{applied}");
     w.env.git(&w.b.worktree, &["commit", "-qam", "merge main"]).unwrap();

@@ -164,9 +164,9 @@ impl<'c> Queries<'c> {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(self.err(op))
     }
 
-    /// An unresolved conflict recorded with exactly these values (the newest, if several), so the
-    /// same detected conflict is not recorded twice.
-    pub fn find_unresolved_conflict(
+    /// The conflict recorded with exactly these values (the newest, if several), resolved or not,
+    /// so the same detected conflict is not recorded twice.
+    pub fn find_conflict(
         &self,
         repo: &str,
         file: &str,
@@ -175,11 +175,11 @@ impl<'c> Queries<'c> {
         target_commit: &str,
         conflict_markers: &str,
     ) -> Result<Option<ConflictResolutionRow>> {
-        let op = "find unresolved conflict";
+        let op = "find conflict";
         let sql = format!(
             "SELECT {CONFLICT_COLUMNS} FROM {CONFLICT_FROM} WHERE c.repo_path = ?1 AND c.file_path = ?2 \
              AND c.base_commit = ?3 AND c.source_commit = ?4 AND c.target_commit = ?5 AND c.conflict_markers = ?6 \
-             AND c.resolved_at IS NULL AND c.deleted_at IS NULL {CONFLICT_ORDER} LIMIT 1"
+             AND c.deleted_at IS NULL {CONFLICT_ORDER} LIMIT 1"
         );
         let mut stmt = self.conn().prepare_cached(&sql).map_err(self.err(op))?;
         stmt.query_row(
@@ -241,7 +241,7 @@ impl<'c> Queries<'c> {
         let (clause, p) = history_where(f);
         // One grouped statement, so every count comes from the same snapshot.
         let sql = format!(
-            "SELECT c.conflict_type, COALESCE(c.resolution_strategy, 'UNRESOLVED'), COUNT(*), COUNT(c.resolved_at), \
+            "SELECT c.conflict_type, c.resolution_strategy, COUNT(*), COUNT(c.resolved_at), \
              TOTAL(c.confidence_score), COUNT(c.confidence_score) FROM conflict_resolutions c WHERE {clause} \
              GROUP BY 1, 2"
         );
@@ -250,7 +250,7 @@ impl<'c> Queries<'c> {
             .query_map(params_from_iter(p), |r| {
                 Ok((
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, f64>(4)?,
@@ -265,13 +265,15 @@ impl<'c> Queries<'c> {
             let n = count(n);
             stats.total += n;
             stats.resolved += count(resolved);
-            if strategy == "AUTO_FIX" {
+            if strategy.as_deref() == Some("AUTO_FIX") {
                 stats.auto_fixed += n;
             }
             confidence_sum += sum;
             confidence_n += count(with_confidence);
             *stats.by_type.entry(kind).or_insert(0) += n;
-            *stats.by_strategy.entry(strategy).or_insert(0) += n;
+            if let Some(strategy) = strategy {
+                *stats.by_strategy.entry(strategy).or_insert(0) += n;
+            }
         }
         if confidence_n > 0 {
             stats.average_confidence = Some(confidence_sum / confidence_n as f64);
@@ -375,6 +377,25 @@ impl<'c> WriteTx<'c> {
             "UPDATE auto_fix_suggestions SET applied_at = ?2, was_auto_applied = ?3 \
              WHERE id = ?1 AND applied_at IS NULL AND deleted_at IS NULL",
             params![id, now.to_string(), i64::from(auto)],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Bring a suggestion not yet applied up to date when it is made again: its confidence (the
+    /// strategy's record may have changed), explanation and metadata. Returns whether it changed
+    /// (an applied or deleted suggestion is left as it was).
+    pub fn refresh_suggestion(
+        &self,
+        id: &str,
+        confidence: f64,
+        explanation: &str,
+        metadata: Option<&str>,
+    ) -> Result<bool> {
+        let n = self.exec(
+            "refresh suggestion",
+            "UPDATE auto_fix_suggestions SET confidence_score = ?2, explanation = ?3, metadata = ?4 \
+             WHERE id = ?1 AND applied_at IS NULL AND deleted_at IS NULL",
+            params![id, confidence, explanation, metadata],
         )?;
         Ok(n > 0)
     }

@@ -356,7 +356,7 @@ pub struct HistoryStats {
     /// Mean `confidence_score` of the rows that have one.
     pub average_confidence: Option<f64>,
     pub by_type: BTreeMap<String, usize>,
-    /// By `resolution_strategy`; rows without one under `"UNRESOLVED"`. Sums to `total`.
+    /// By `resolution_strategy`; rows without one are not counted (they were not resolved).
     pub by_strategy: BTreeMap<String, usize>,
 }
 

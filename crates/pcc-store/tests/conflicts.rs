@@ -209,7 +209,7 @@ fn suggestions_for_a_conflict_are_linked_by_foreign_key_most_confident_first() {
 }
 
 #[test]
-fn a_conflict_reads_back_and_is_found_again_only_while_unresolved() {
+fn a_conflict_reads_back_and_is_found_again_resolved_or_not() {
     let (_dir, mut store) = fresh();
     let mut c = conflict("cr-1", REPO, "src/lib.rs", "STRUCTURAL", 0);
     c.metadata = Some(r#"{"hunks":2}"#.to_string());
@@ -225,18 +225,17 @@ fn a_conflict_reads_back_and_is_found_again_only_while_unresolved() {
     assert_eq!(store.read().conflict_record("cr-2").unwrap(), None);
 
     let find = |store: &Store, repo: &str, markers: &str| {
-        store.read().find_unresolved_conflict(repo, "src/lib.rs", "b0", "s0", "t0", markers).unwrap()
+        store.read().find_conflict(repo, "src/lib.rs", "b0", "s0", "t0", markers).unwrap()
     };
     assert_eq!(find(&store, REPO, "<<<<<<< cr-1"), Some(expected));
     assert_eq!(find(&store, REPO, "<<<<<<< other"), None);
     assert_eq!(find(&store, OTHER, "<<<<<<< cr-1"), None);
-    assert_eq!(
-        store.read().find_unresolved_conflict(REPO, "src/lib.rs", "b1", "s0", "t0", "<<<<<<< cr-1").unwrap(),
-        None
-    );
+    assert_eq!(store.read().find_conflict(REPO, "src/lib.rs", "b1", "s0", "t0", "<<<<<<< cr-1").unwrap(), None);
 
+    // A resolved conflict is still the same conflict: generating again must not record it twice.
     assert!(store.write(|tx| tx.resolve_conflict("cr-1", "MANUAL", None, Some("merged"), None, at(5))).unwrap());
-    assert_eq!(find(&store, REPO, "<<<<<<< cr-1"), None);
+    let resolved = find(&store, REPO, "<<<<<<< cr-1").unwrap();
+    assert_eq!((resolved.id.as_str(), resolved.resolution_strategy.as_deref()), ("cr-1", Some("MANUAL")));
 }
 
 #[test]
@@ -363,7 +362,7 @@ fn history_stats_count_what_the_filter_selects_ignoring_paging() {
             auto_fixed: 2,
             average_confidence: Some(0.7),
             by_type: map(&[("SEMANTIC", 1), ("STRUCTURAL", 1), ("TRIVIAL", 3)]),
-            by_strategy: map(&[("AUTO_FIX", 2), ("MANUAL", 1), ("UNRESOLVED", 2)]),
+            by_strategy: map(&[("AUTO_FIX", 2), ("MANUAL", 1)]),
         }
     );
 
@@ -377,7 +376,7 @@ fn history_stats_count_what_the_filter_selects_ignoring_paging() {
             auto_fixed: 0,
             average_confidence: Some(0.5),
             by_type: map(&[("STRUCTURAL", 1), ("TRIVIAL", 1)]),
-            by_strategy: map(&[("MANUAL", 1), ("UNRESOLVED", 1)]),
+            by_strategy: map(&[("MANUAL", 1)]),
         }
     );
 
@@ -390,7 +389,7 @@ fn history_stats_count_what_the_filter_selects_ignoring_paging() {
             auto_fixed: 0,
             average_confidence: None,
             by_type: map(&[("SEMANTIC", 1), ("STRUCTURAL", 1)]),
-            by_strategy: map(&[("UNRESOLVED", 2)]),
+            by_strategy: BTreeMap::new(),
         }
     );
 
@@ -408,6 +407,22 @@ fn a_suggestion_is_applied_at_most_once() {
     let row = store.read().suggestion("afs-1").unwrap().unwrap();
     assert_eq!((row.applied_at, row.was_auto_applied), (Some(at(10)), true));
     assert!(!store.write(|tx| tx.mark_suggestion_applied("afs-9", at(20), false)).unwrap());
+}
+
+#[test]
+fn a_suggestion_made_again_is_refreshed_until_it_is_applied() {
+    let (_dir, mut store) = fresh();
+    store.write(|tx| tx.insert_suggestion(&suggestion("afs-1", None, REPO, "x.rs", 0.6, 0))).unwrap();
+
+    assert!(store.write(|tx| tx.refresh_suggestion("afs-1", 0.8, "better record", Some("{}"))).unwrap());
+    let row = store.read().suggestion("afs-1").unwrap().unwrap();
+    assert_eq!((row.confidence, row.explanation.as_str(), row.metadata.as_deref()), (0.8, "better record", Some("{}")));
+
+    assert!(store.write(|tx| tx.mark_suggestion_applied("afs-1", at(10), false)).unwrap());
+    assert!(!store.write(|tx| tx.refresh_suggestion("afs-1", 0.1, "after", None)).unwrap());
+    let row = store.read().suggestion("afs-1").unwrap().unwrap();
+    assert_eq!((row.confidence, row.explanation.as_str()), (0.8, "better record"), "an applied one keeps its score");
+    assert!(!store.write(|tx| tx.refresh_suggestion("afs-9", 0.1, "unknown", None)).unwrap());
 }
 
 #[test]
@@ -532,7 +547,7 @@ fn soft_deleted_rows_are_invisible_to_every_query_and_write() {
     assert_eq!(suggestion_ids(&q.suggestions_for_conflict("kept").unwrap()), ["s-kept"]);
     assert_eq!(q.strategy_record("TrivialMerge").unwrap(), StrategyRecord { applied: 0, failed: 0 });
     assert_eq!(q.conflict_record("gone").unwrap(), None);
-    assert_eq!(q.find_unresolved_conflict(REPO, "x.rs", "b0", "s0", "t0", "<<<<<<< gone").unwrap(), None);
+    assert_eq!(q.find_conflict(REPO, "x.rs", "b0", "s0", "t0", "<<<<<<< gone").unwrap(), None);
     let (rows, total) = q.conflict_history(&HistoryFilter::default()).unwrap();
     assert_eq!((conflict_ids(&rows), total), (vec!["kept"], 1));
     assert_eq!(q.conflict_history(&HistoryFilter { offset: 5, ..Default::default() }).unwrap().1, 1);

@@ -41,7 +41,8 @@ pub enum ConflictsCommand {
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Only this file (repo-relative)
+    /// Only this file (repository-relative; `./`, `../` and absolute paths are read from the
+    /// current directory)
     #[arg(long, value_name = "PATH")]
     pub file: Option<String>,
 }
@@ -213,7 +214,8 @@ fn analyze(ctx: &Ctx, a: AnalyzeArgs) -> Result<Outcome, CliError> {
         return Ok(Outcome::Done(if v.has_conflicts { EXIT_FOUND } else { 0 }));
     }
     if !v.has_conflicts {
-        ctx.ui.data(&paint(GREEN, &format!("{} merges cleanly into {}", v.source, v.target)));
+        let clean = v.note.clone().unwrap_or_else(|| format!("{} merges cleanly into {}", v.source, v.target));
+        ctx.ui.data(&paint(GREEN, &clean));
         return Ok(Outcome::Done(0));
     }
     ctx.ui.data(&format!(
@@ -308,10 +310,11 @@ fn history(ctx: &Ctx, h: HistoryArgs) -> Result<Outcome, CliError> {
         ));
     }
     ctx.ui.status(&format!(
-        "{} of {} shown; {} resolved, auto-fix rate {:.0}%",
+        "{} of {} shown; {} resolved, {} unresolved, auto-fix rate {:.0}%",
         v.history.len(),
         v.pagination.total,
-        v.statistics.resolved,
+        v.statistics.total_resolutions,
+        v.statistics.unresolved,
         v.statistics.auto_fix_rate * 100.0
     ));
     Ok(Outcome::Done(0))

@@ -33,6 +33,10 @@ pub enum SuggestionsCommand {
         /// Check everything and say what would change; write nothing
         #[arg(long)]
         dry_run: bool,
+        /// Write it even though no merge is stopped on the file: an ordinary edit (merging the
+        /// branches will still stop on the file)
+        #[arg(long)]
+        force: bool,
         /// The session whose checkout is written (default: the one working in the current directory)
         #[arg(long = "session", value_name = "ID", env = "PARALLEL_CC_SESSION_ID", hide_env_values = true)]
         session: Option<String>,
@@ -67,7 +71,8 @@ pub struct ListArgs {
 pub struct GenerateArgs {
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Only this file (repo-relative)
+    /// Only this file (repository-relative; `./`, `../` and absolute paths are read from the
+    /// current directory)
     #[arg(long, value_name = "PATH")]
     pub file: Option<String>,
     /// Show only suggestions at least this confident (0 to 1); all are stored
@@ -109,12 +114,14 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
         }
         SuggestionsCommand::Generate(g) => {
             let session_id = std::env::var(pcc_core::env::SESSION_ID).ok().filter(|s| !s.trim().is_empty());
+            let check = g.check.request()?;
+            let actor = Actor { session_id, cwd: check.dir.clone() };
             let req = GenerateRequest {
-                check: g.check.request()?,
+                check,
                 file: g.file,
                 min_confidence: g.min_confidence,
                 max_suggestions: g.max_suggestions,
-                session_id,
+                actor: Some(actor),
             };
             let v = coord.generate_suggestions(&req)?;
             if ctx.ui.json {
@@ -138,9 +145,9 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Outcome, CliError> {
                 }
             }
         }
-        SuggestionsCommand::Apply { id, dry_run, session } => {
+        SuggestionsCommand::Apply { id, dry_run, force, session } => {
             let actor = Actor { session_id: session.filter(|s| !s.trim().is_empty()), cwd: repo_or_cwd(None)? };
-            let v = coord.apply_suggestion(&ApplyRequest { suggestion_id: id, dry_run, actor })?;
+            let v = coord.apply_suggestion(&ApplyRequest { suggestion_id: id, dry_run, force, actor })?;
             if ctx.ui.json {
                 ctx.ui.json(&v);
             } else {
