@@ -4,8 +4,13 @@
 //! configuration (global and system config pointed at nothing, fixed author and dates), so tests
 //! never touch the real home, git config or network and can run in parallel.
 //! [`TestRepo`] is a real git repository driven by the real git CLI.
+//! With the `fake-e2b` feature, `e2b::FakeE2b` is a fake E2B service (control plane and envd)
+//! on loopback, proven against the official Python SDK (`tests/e2b_sdk_conformance.rs`).
 //!
 //! Never a dependency of non-dev code.
+
+#[cfg(feature = "fake-e2b")]
+pub mod e2b;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
