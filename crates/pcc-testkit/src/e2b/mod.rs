@@ -239,7 +239,9 @@ async fn accept_loop(
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
+                // Out of descriptors (EMFILE) and the like: back off instead of spinning.
                 tracing::warn!(error = %e, "fake E2B: accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };

@@ -270,7 +270,7 @@ fn select(sbx: &Sandbox, msg: &Value) -> Result<Arc<Proc>, ConnectError> {
     let procs = lock(&sbx.processes);
     if let Some(pid) = sel.get("pid").and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.parse().ok()))) {
         return procs
-            .get(&(pid as u32))
+            .get(&u32::try_from(pid).unwrap_or(u32::MAX))
             .filter(|p| !p.has_ended())
             .cloned()
             .ok_or_else(|| ConnectError::not_found(format!("process with pid {pid} not found")));
@@ -291,7 +291,7 @@ fn select_for_connect(sbx: &Sandbox, msg: &Value) -> Result<Arc<Proc>, ConnectEr
     let procs = lock(&sbx.processes);
     if let Some(pid) = sel.get("pid").and_then(|p| p.as_u64().or_else(|| p.as_str().and_then(|s| s.parse().ok()))) {
         return procs
-            .get(&(pid as u32))
+            .get(&u32::try_from(pid).unwrap_or(u32::MAX))
             .cloned()
             .ok_or_else(|| ConnectError::not_found(format!("process with pid {pid} not found")));
     }
@@ -312,7 +312,8 @@ fn deadline(headers: &HeaderMap) -> Option<Instant> {
     if ms == 0 {
         return None;
     }
-    Some(Instant::now() + Duration::from_millis(ms))
+    // A deadline past what an Instant can hold is no deadline.
+    Instant::now().checked_add(Duration::from_millis(ms))
 }
 
 /// `Keepalive-Ping-Interval` in seconds (fractions accepted, for tests).
@@ -320,7 +321,8 @@ fn keepalive(headers: &HeaderMap) -> Duration {
     web::header(headers, "keepalive-ping-interval")
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| Instant::now().checked_add(*d).is_some())
         .unwrap_or(DEFAULT_KEEPALIVE)
 }
 
