@@ -109,11 +109,17 @@ impl Command {
     }
 }
 
+/// `Debug` shows the program and the argument count, or the script's length: arguments and
+/// scripts can carry credentials.
 impl fmt::Debug for CommandLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CommandLine::Argv(argv) => f.debug_tuple("Argv").field(argv).finish(),
-            CommandLine::Shell(script) => f.debug_tuple("Shell").field(script).finish(),
+            CommandLine::Argv(argv) => f
+                .debug_struct("Argv")
+                .field("program", &argv.first())
+                .field("args", &argv.len().saturating_sub(1))
+                .finish(),
+            CommandLine::Shell(script) => f.debug_struct("Shell").field("bytes", &script.len()).finish(),
         }
     }
 }
@@ -370,6 +376,14 @@ impl LineSplitter {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_arguments_and_scripts() {
+        let shown = format!("{:?}", Command::argv(["curl", "-H", "token-secret-1"]));
+        assert!(shown.contains("curl") && shown.contains("args: 2") && !shown.contains("token-secret-1"), "{shown}");
+        let shown = format!("{:?}", Command::shell("export T=token-secret-2"));
+        assert!(!shown.contains("token-secret-2") && shown.contains("bytes: 23"), "{shown}");
+    }
 
     #[test]
     fn lines_across_chunks() {

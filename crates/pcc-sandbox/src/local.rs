@@ -38,6 +38,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 const PIPE_CHUNK: usize = 64 * 1024;
 /// Output chunks buffered between the pipes and the consumer.
 const EVENT_BUFFER: usize = 16;
+/// The longest lifetime honoured; anything longer (up to `Duration::MAX`) means "practically
+/// never" and is clamped here, so deadline arithmetic cannot overflow.
+const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// How long a kill waits for the killed process groups to be gone before removing the root.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+/// Attempts at removing a sandbox root (a dying process may still be creating files in it).
+const REMOVE_ATTEMPTS: u32 = 5;
 
 /// Sandboxes as directories under a base directory, commands as local child processes.
 #[derive(Clone)]
@@ -75,6 +82,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `timeout` clamped to [`MAX_LIFETIME`].
+fn clamp_lifetime(timeout: Duration) -> Duration {
+    timeout.min(MAX_LIFETIME)
+}
+
+/// The instant `timeout` from `now`, without overflow whatever the caller passed.
+fn deadline_after(now: Instant, timeout: Duration) -> Instant {
+    let timeout = clamp_lifetime(timeout);
+    now.checked_add(timeout).or_else(|| now.checked_add(timeout / 1000)).unwrap_or(now)
+}
+
+/// Unix seconds `timeout` after `now_secs`, saturating.
+fn end_after(now_secs: u64, timeout: Duration) -> u64 {
+    now_secs.saturating_add(clamp_lifetime(timeout).as_secs())
 }
 
 fn io_error(op: &'static str, path: &Path, source: std::io::Error) -> SandboxError {
@@ -151,7 +174,7 @@ impl LocalProvider {
         let root = tokio::fs::canonicalize(&dir).await.map_err(|e| io_error("resolve sandbox directory", &dir, e))?;
         let timeout = options.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let started_at = now_secs();
-        let (deadline, deadline_rx) = watch::channel(Instant::now() + timeout);
+        let (deadline, deadline_rx) = watch::channel(deadline_after(Instant::now(), timeout));
         let sandbox = Arc::new(LocalSandbox {
             id: id.clone(),
             root: root.clone(),
@@ -159,7 +182,7 @@ impl LocalProvider {
             metadata: options.metadata.clone(),
             env_vars: options.env_vars.clone(),
             started_at,
-            state: Mutex::new(LiveState { end_at: started_at + timeout.as_secs(), processes: HashSet::new() }),
+            state: Mutex::new(LiveState { end_at: end_after(started_at, timeout), processes: HashSet::new() }),
             deadline,
         });
         lock(&self.inner.sandboxes).insert(id.clone(), sandbox);
@@ -278,7 +301,7 @@ impl LocalProvider {
         });
         let events =
             Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }));
-        let signaller = Arc::new(LocalSignaller { provider: self.clone(), id: sbx.id.clone() });
+        let signaller = Arc::new(LocalSignaller { inner: Arc::downgrade(&self.inner), id: sbx.id.clone() });
         Ok(Process::new(pid, events, signaller, Service::Local))
     }
 
@@ -299,13 +322,25 @@ impl LocalProvider {
             return Ok(false);
         };
         let pids: Vec<u32> = lock(&sbx.state).processes.drain().collect();
-        for pid in pids {
+        for &pid in &pids {
             let _ = kill_group(pid, Signal::Kill);
         }
-        match tokio::fs::remove_dir_all(&sbx.root).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_error("remove sandbox directory", &sbx.root, e)),
+        // Give the killed groups a bounded moment to go, so they stop writing into the root.
+        let gone_by = deadline_after(Instant::now(), KILL_GRACE);
+        while pids.iter().any(|&pid| group_alive(pid)) && Instant::now() < gone_by {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut attempt = 0;
+        loop {
+            match tokio::fs::remove_dir_all(&sbx.root).await {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(_) if attempt + 1 < REMOVE_ATTEMPTS => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                }
+                Err(e) => return Err(io_error("remove sandbox directory", &sbx.root, e)),
+            }
         }
         debug!(sandbox_id = %id, "killed local sandbox");
         Ok(true)
@@ -321,8 +356,7 @@ impl LocalProvider {
             });
         }
         if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| io_error("create directory", parent, e))?;
-            existing_inside(&sbx.root, path, parent).await?;
+            create_dirs_inside(&sbx.root, path, parent).await?;
         }
         if tokio::fs::symlink_metadata(&target).await.is_ok() {
             existing_inside(&sbx.root, path, &target).await?;
@@ -433,6 +467,15 @@ fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
     }
 }
 
+/// Whether any process of group `pgid` still exists (zombies included).
+fn group_alive(pgid: u32) -> bool {
+    let raw = i32::try_from(pgid).ok().filter(|&p| p > 1);
+    match raw.and_then(rustix::process::Pid::from_raw) {
+        Some(pid) => rustix::process::test_kill_process_group(pid).is_ok(),
+        None => false,
+    }
+}
+
 fn kill_group(pgid: u32, signal: Signal) -> std::io::Result<()> {
     let raw = i32::try_from(pgid).ok().filter(|&p| p > 1);
     let Some(pid) = raw.and_then(rustix::process::Pid::from_raw) else {
@@ -490,14 +533,85 @@ async fn existing_inside(root: &Path, shown: &str, path: &Path) -> Result<PathBu
     }
 }
 
+/// Creates the missing directories of `dir` (a path under `root`, as [`resolve`] gives it)
+/// one at a time, checking before each step that what exists so far really lies inside the
+/// root, so a symlink leading out is refused before anything is made beyond it.
+async fn create_dirs_inside(root: &Path, shown: &str, dir: &Path) -> Result<()> {
+    let Ok(rel) = dir.strip_prefix(root) else {
+        return Err(SandboxError::PathOutsideSandbox {
+            path: shown.to_owned(),
+            reason: "the path does not lie under the sandbox root",
+        });
+    };
+    let mut current = root.to_path_buf();
+    for component in rel.components() {
+        current.push(component);
+        match tokio::fs::symlink_metadata(&current).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Its parent was checked to be inside the root on the previous step.
+                match tokio::fs::create_dir(&current).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_error("create directory", &current, e)),
+                }
+            }
+            Err(e) => return Err(io_error("inspect path", &current, e)),
+        }
+        let real = existing_inside(root, shown, &current).await?;
+        if !real.is_dir() {
+            return Err(io_error(
+                "create directory",
+                &current,
+                std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 struct LocalSignaller {
-    provider: LocalProvider,
+    /// Weak, so a process handle does not keep the provider's sandboxes alive.
+    inner: Weak<LocalInner>,
     id: String,
 }
 
 impl Signaller for LocalSignaller {
     fn signal(&self, pid: u32, signal: Signal) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move { self.provider.signal_impl(&self.id, pid, signal) })
+        Box::pin(async move {
+            let inner = self.inner.upgrade().ok_or_else(|| not_found(&self.id))?;
+            LocalProvider { inner }.signal_impl(&self.id, pid, signal)
+        })
+    }
+}
+
+impl Drop for LocalInner {
+    /// The last provider handle is gone: nothing can reach its sandboxes any more, so every
+    /// process group still running in them is killed and every root removed.
+    fn drop(&mut self) {
+        let sandboxes = match self.sandboxes.get_mut() {
+            Ok(map) => std::mem::take(map),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        for sbx in sandboxes.into_values() {
+            let pids: Vec<u32> = lock(&sbx.state).processes.drain().collect();
+            for pid in pids {
+                let _ = kill_group(pid, Signal::Kill);
+            }
+            // Synchronous (a destructor cannot await); a few quick retries cover files still
+            // being created by a process that is dying.
+            for attempt in 0..REMOVE_ATTEMPTS {
+                match std::fs::remove_dir_all(&sbx.root) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(e) if attempt + 1 == REMOVE_ATTEMPTS => {
+                        debug!(sandbox_id = %sbx.id, error = %e, "could not remove local sandbox directory");
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10 << attempt)),
+                }
+            }
+            debug!(sandbox_id = %sbx.id, "local sandbox dropped with its provider");
+        }
     }
 }
 
@@ -550,8 +664,8 @@ impl SandboxProvider for LocalProvider {
     fn set_timeout<'a>(&'a self, id: &'a str, timeout: Duration) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let sbx = self.get(id)?;
-            lock(&sbx.state).end_at = now_secs() + timeout.as_secs();
-            sbx.deadline.send_replace(Instant::now() + timeout);
+            lock(&sbx.state).end_at = end_after(now_secs(), timeout);
+            sbx.deadline.send_replace(deadline_after(Instant::now(), timeout));
             Ok(())
         })
     }
@@ -613,6 +727,27 @@ mod tests {
         for bad in ["../x", "a/../../x", "a/..", "/etc/passwd", "/tmp/sbx/../x", "/tmp/sbxother/x", "a\0b"] {
             assert!(matches!(resolve(root, bad), Err(SandboxError::PathOutsideSandbox { .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        let now = Instant::now();
+        assert!(deadline_after(now, Duration::MAX) > now + Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(deadline_after(now, Duration::from_secs(5)), now + Duration::from_secs(5));
+        assert_eq!(end_after(u64::MAX - 1, Duration::MAX), u64::MAX);
+        assert_eq!(end_after(100, Duration::from_secs(5)), 105);
+        assert_eq!(end_after(0, Duration::MAX), MAX_LIFETIME.as_secs());
+    }
+
+    #[tokio::test]
+    async fn max_timeout_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = LocalProvider::new(dir.path().join("sandboxes"));
+        let options = CreateOptions { timeout: Some(Duration::MAX), ..CreateOptions::default() };
+        let sbx = p.create(&options).await.unwrap();
+        p.set_timeout(sbx.id(), Duration::MAX).await.unwrap();
+        assert!(p.info(sbx.id()).await.unwrap().end_at.is_some());
+        assert!(p.kill(sbx.id()).await.unwrap());
     }
 
     #[test]

@@ -106,6 +106,19 @@ async fn list_follows_every_page_and_filters() {
     ids.sort();
     assert_eq!(got, ids);
 
+    // Characters each encoding layer treats specially must survive all three of them.
+    let tricky = "50% + a b&c=d/é";
+    let mut o = CreateOptions::default();
+    o.metadata.insert("k+%& =".into(), tricky.into());
+    let special = p.create(&o).await.unwrap().id().to_owned();
+    let q = ListQuery { metadata: o.metadata.clone(), ..ListQuery::default() };
+    let got: Vec<String> = p.list(&q).await.unwrap().into_iter().map(|i| i.id).collect();
+    assert_eq!(got, vec![special.clone()]);
+    let mut q = q;
+    q.metadata.insert("k+%& =".into(), "50%25 + a b&c=d/é".into());
+    assert!(p.list(&q).await.unwrap().is_empty());
+    p.kill(&special).await.unwrap();
+
     p.pause(&ids[0]).await.unwrap();
     let q = ListQuery { states: vec![SandboxState::Paused], ..ListQuery::default() };
     let paused = p.list(&q).await.unwrap();
@@ -155,18 +168,25 @@ async fn commands_stream_and_report_status() {
     assert!(matches!(err, SandboxError::Auth { service: Service::Envd, .. }), "{err:?}");
 
     // Events come in order, stdout and stderr apart, the exit last.
-    let mut proc =
-        p.run(&sbx, &Command::shell("echo a; sleep 0.1; echo b >&2; sleep 0.1; echo c; exit 4")).await.unwrap();
+    // Two pipes feed the stream, so only the order within each stream is promised.
+    let mut proc = p.run(&sbx, &Command::shell("echo a; echo b >&2; echo c; echo d >&2; exit 4")).await.unwrap();
     assert!(proc.pid() > 0);
     let mut events = Vec::new();
     while let Some(ev) = proc.next().await {
         events.push(ev.unwrap());
     }
-    assert_eq!(events.len(), 4, "{events:?}");
-    assert_eq!(events[0], CommandEvent::Stdout(Bytes::from_static(b"a\n")));
-    assert_eq!(events[1], CommandEvent::Stderr(Bytes::from_static(b"b\n")));
-    assert_eq!(events[2], CommandEvent::Stdout(Bytes::from_static(b"c\n")));
-    assert!(matches!(&events[3], CommandEvent::Exit(s) if s.code == 4));
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let Some((CommandEvent::Exit(status), output)) = events.split_last() else { panic!("no exit last: {events:?}") };
+    assert_eq!(status.code, 4);
+    for ev in output {
+        match ev {
+            CommandEvent::Stdout(b) => stdout.extend_from_slice(b),
+            CommandEvent::Stderr(b) => stderr.extend_from_slice(b),
+            CommandEvent::Exit(_) => panic!("two exits: {events:?}"),
+        }
+    }
+    assert_eq!(stdout, b"a\nc\n");
+    assert_eq!(stderr, b"b\nd\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -564,4 +584,40 @@ async fn protojson_quirks_and_broken_streams() {
     assert!(matches!(err, SandboxError::Protocol { .. }), "compressed: {err:?}");
     let err = p.run(&sbx, &cmd).await.unwrap_err();
     assert!(matches!(err, SandboxError::Rpc { code: ConnectCode::InvalidArgument, .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed_and_the_key_stays_home() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    // Where a redirect would lead: it must never be contacted.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}/sandboxes/isbx1", elsewhere.local_addr().unwrap());
+    let redirector = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api_url = format!("http://{}", redirector.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (stream, _) = redirector.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 0 && !line.ends_with("\r\n\r\n") {}
+        let mut stream = reader.into_inner();
+        let head =
+            format!("HTTP/1.1 302 Found\r\nlocation: {target}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        line
+    });
+
+    let config = E2bConfig::new(Secret::new("e2b_redirect_key"))
+        .with_api_url(&api_url)
+        .unwrap()
+        .with_request_timeout(Duration::from_secs(5))
+        .with_max_retries(0);
+    let p = E2bProvider::new(config).unwrap();
+    let err = p.info("isbx1").await.unwrap_err();
+    assert!(matches!(err, SandboxError::Api { status: 302, .. }), "{err:?}");
+    let request = server.join().unwrap();
+    assert!(request.to_ascii_lowercase().contains("x-api-key: e2b_redirect_key"), "{request}");
+    elsewhere.set_nonblocking(true).unwrap();
+    assert!(elsewhere.accept().is_err(), "the redirect was followed");
 }

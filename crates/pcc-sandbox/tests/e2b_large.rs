@@ -90,7 +90,11 @@ async fn hundred_megabytes_each_way_with_flat_memory() {
     assert!(status.unwrap().success());
     assert_eq!(next, LINES + 1, "every line arrived");
     assert!(bytes > 100_000_000, "{bytes}");
-    assert!(peak - baseline < MAX_GROWTH_KB, "memory grew by {} KiB streaming {bytes} bytes", peak - baseline);
+    assert!(
+        peak.saturating_sub(baseline) < MAX_GROWTH_KB,
+        "memory grew by {} KiB streaming {bytes} bytes",
+        peak.saturating_sub(baseline)
+    );
 
     // Upload 100 MB from a file, streamed.
     let dir = tempfile::tempdir().unwrap();
@@ -109,7 +113,11 @@ async fn hundred_megabytes_each_way_with_flat_memory() {
     let sent = p.write_file(&sbx, "upload.bin", FileSource::Path(local.clone())).await.unwrap();
     let peak = sampler.peak().await;
     assert_eq!(sent, 100 * 1_048_576);
-    assert!(peak - baseline < MAX_GROWTH_KB, "memory grew by {} KiB uploading", peak - baseline);
+    assert!(
+        peak.saturating_sub(baseline) < MAX_GROWTH_KB,
+        "memory grew by {} KiB uploading",
+        peak.saturating_sub(baseline)
+    );
     let stored = fake.sandbox_root(sbx.id()).unwrap().join("home/user/upload.bin");
     assert_eq!(std::fs::metadata(&stored).unwrap().len(), sent);
     let out =

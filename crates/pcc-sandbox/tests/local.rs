@@ -35,6 +35,30 @@ where
     false
 }
 
+/// Whether process `pid` is gone (a zombie counts as gone: it runs nothing any more, and an
+/// orphan's zombie may wait for a reaper this test does not control).
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name.
+        Ok(stat) => {
+            stat.rsplit_once(')').is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X')))
+        }
+    }
+}
+
+/// The first stdout line of a process, as a pid.
+async fn read_pid(proc: &mut pcc_sandbox::Process) -> u32 {
+    let mut text = Vec::new();
+    while !text.ends_with(b"\n") {
+        match proc.next_event().await.unwrap().unwrap() {
+            CommandEvent::Stdout(chunk) => text.extend_from_slice(&chunk),
+            other => panic!("expected the pid on stdout, got {other:?}"),
+        }
+    }
+    std::str::from_utf8(&text).unwrap().trim().parse().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_through_the_trait_object() {
     let (_dir, local) = provider();
@@ -181,13 +205,17 @@ async fn kill_signal_and_timeout() {
 
     // A command timeout kills the process (and its children) and ends the stream with TimedOut.
     let started = Instant::now();
-    let proc = p
-        .run(&sbx, &Command::shell("sleep 30 & sleep 30; echo never").timeout(Duration::from_millis(300)))
+    let mut proc = p
+        .run(&sbx, &Command::shell("sleep 30 & echo $!; sleep 30; echo never").timeout(Duration::from_millis(300)))
         .await
         .unwrap();
+    let child = read_pid(&mut proc).await;
+    let leader = proc.pid();
+    assert!(!process_gone(child));
     let err = proc.collect(1024).await.unwrap_err();
     assert!(matches!(err, SandboxError::TimedOut { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(eventually(|| async { process_gone(child) && process_gone(leader) }).await, "child {child} survived");
 
     // Killing the sandbox kills what runs in it.
     let mut proc = p.run(&sbx, &Command::shell("echo up; sleep 30")).await.unwrap();
@@ -264,5 +292,34 @@ async fn files_round_trip_and_stay_inside() {
     let err = p.write_file(&sbx, "file-link", FileSource::Bytes(Bytes::from_static(b"x"))).await.unwrap_err();
     assert!(matches!(err, SandboxError::PathOutsideSandbox { .. }), "{err:?}");
     assert_eq!(std::fs::read(&secret).unwrap(), b"outside");
+
+    // Directories are not made beyond a symlink that leads out, nor through a dangling one.
+    let outside_dir = dir.path().join("outside-dir");
+    std::fs::create_dir(&outside_dir).unwrap();
+    std::os::unix::fs::symlink(&outside_dir, root.join("dir-link")).unwrap();
+    let err = p.write_file(&sbx, "dir-link/new/dir/f", FileSource::Bytes(Bytes::from_static(b"x"))).await.unwrap_err();
+    assert!(matches!(err, SandboxError::PathOutsideSandbox { .. }), "{err:?}");
+    assert_eq!(std::fs::read_dir(&outside_dir).unwrap().count(), 0, "something was made outside the sandbox");
+    let absent = dir.path().join("absent");
+    std::os::unix::fs::symlink(&absent, root.join("dangling")).unwrap();
+    assert!(p.write_file(&sbx, "dangling/new/f", FileSource::Bytes(Bytes::from_static(b"x"))).await.is_err());
+    assert!(!absent.exists());
     p.kill(sbx.id()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_provider_kills_its_processes_and_removes_its_sandboxes() {
+    let (_dir, p) = provider();
+    let sbx = p.create(&CreateOptions::default()).await.unwrap();
+    let root = p.root_of(sbx.id()).unwrap();
+    let mut proc = p.run(&sbx, &Command::shell("sleep 30 & echo $!; wait")).await.unwrap();
+    let child = read_pid(&mut proc).await;
+    let leader = proc.pid();
+    assert!(!process_gone(child) && !process_gone(leader));
+    // The process handle must not keep the provider's sandboxes alive.
+    drop(p);
+    assert!(eventually(|| async { process_gone(child) && process_gone(leader) }).await, "processes survived");
+    assert!(eventually(|| async { !root.exists() }).await, "the sandbox directory survived");
+    let status = tokio::time::timeout(Duration::from_secs(10), proc.wait()).await.unwrap().unwrap();
+    assert!(!status.exited);
 }

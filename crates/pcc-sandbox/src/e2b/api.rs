@@ -18,7 +18,11 @@ use crate::provider::{Connection, CreateOptions, ListQuery, Sandbox, SandboxInfo
 use crate::secret::{Secret, scrub};
 
 /// The most of an error body read into memory.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+/// The largest lifetime sent: the wire field is an int32 of seconds. Anything longer is
+/// clamped here, and the server answers with its own plan limit (400 "Timeout cannot be
+/// greater than N hours").
+const MAX_TIMEOUT_SECS: u64 = i32::MAX as u64;
 /// A list follows at most this many pages (a server handing out tokens forever stops here).
 const MAX_PAGES: usize = 10_000;
 
@@ -202,7 +206,7 @@ impl Inner {
     async fn api_error(&self, operation: &'static str, sandbox: Option<&str>, response: Response) -> SandboxError {
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        let body = read_error_body(response, MAX_ERROR_BODY).await;
+        let body = read_error_body(response, MAX_ERROR_BODY, self.config.request_timeout()).await;
         let wire: ApiErrorWire = serde_json::from_slice(&body).unwrap_or_default();
         let raw = match wire.message {
             Some(m) => m,
@@ -241,7 +245,22 @@ impl Inner {
         })
     }
 
-    fn handle(&self, wire: SandboxWire) -> Sandbox {
+    fn handle(&self, wire: SandboxWire) -> Result<Sandbox> {
+        // Both go into the envd URL (host name and routing header): check them first.
+        if super::check_id(&wire.sandbox_id).is_err() {
+            return Err(SandboxError::Protocol {
+                service: Service::Api,
+                message: "the E2B API answered with an invalid sandbox id".into(),
+            });
+        }
+        if let Some(domain) = wire.domain.as_deref().filter(|d| !d.is_empty())
+            && !valid_domain(domain)
+        {
+            return Err(SandboxError::Protocol {
+                service: Service::Api,
+                message: "the E2B API answered with an invalid sandbox domain".into(),
+            });
+        }
         let envd_url = self.config.envd_url(&wire.sandbox_id, wire.domain.as_deref());
         let conn = EnvdConn {
             base_url: envd_url,
@@ -249,7 +268,7 @@ impl Inner {
             access_token: wire.envd_access_token.filter(|t| !t.is_empty()).map(Secret::new),
             api_key: self.config.api_key().clone(),
         };
-        Sandbox::new(wire.sandbox_id, wire.template_id, wire.envd_version, Connection::E2b(Arc::new(conn)))
+        Ok(Sandbox::new(wire.sandbox_id, wire.template_id, wire.envd_version, Connection::E2b(Arc::new(conn))))
     }
 
     pub(crate) async fn create(&self, options: &CreateOptions) -> Result<Sandbox> {
@@ -270,7 +289,7 @@ impl Inner {
         let response = self.api_ok(&request, None).await?;
         let wire: SandboxWire = self.json_body(request.operation, response).await?;
         debug!(sandbox_id = %wire.sandbox_id, template = %options.template, envd_version = ?wire.envd_version, "created sandbox");
-        Ok(self.handle(wire))
+        self.handle(wire)
     }
 
     pub(crate) async fn connect(&self, id: &str) -> Result<Sandbox> {
@@ -279,7 +298,7 @@ impl Inner {
         let response = self.api_ok(&request, Some(id)).await?;
         let wire: SandboxWire = self.json_body(request.operation, response).await?;
         debug!(sandbox_id = %wire.sandbox_id, "connected to sandbox");
-        Ok(self.handle(wire))
+        self.handle(wire)
     }
 
     pub(crate) async fn info(&self, id: &str) -> Result<SandboxInfo> {
@@ -355,16 +374,32 @@ impl Inner {
     }
 }
 
-/// A lifetime in whole seconds, rounded up, at least 1 (the API refuses 0).
-fn whole_seconds(d: Duration) -> u64 {
-    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    secs.max(1)
+/// A host name: dot-separated labels of `[A-Za-z0-9-]`, none empty or starting or ending
+/// with `-`.
+fn valid_domain(domain: &str) -> bool {
+    domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
-/// The `metadata` list filter: `k=v&k2=v2` with each key and value percent-encoded; the whole
-/// string is encoded once more as the query value.
+/// A lifetime in whole seconds, rounded up, at least 1 (the API refuses 0), at most
+/// [`MAX_TIMEOUT_SECS`].
+fn whole_seconds(d: Duration) -> u64 {
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+    secs.clamp(1, MAX_TIMEOUT_SECS)
+}
+
+/// The `metadata` list filter, layered as the SDK does it: each key and value is
+/// percent-quoted, the quoted pairs are form-encoded into `k=v&k2=v2`, and that string is
+/// encoded once more as the query value (by the URL builder). The server decodes all three.
 fn metadata_query(metadata: &BTreeMap<String, String>) -> String {
-    metadata.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>().join("&")
+    let twice = |s: &str| percent_encode(&percent_encode(s));
+    metadata.iter().map(|(k, v)| format!("{}={}", twice(k), twice(v))).collect::<Vec<_>>().join("&")
 }
 
 fn percent_encode(s: &str) -> String {
@@ -379,18 +414,22 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// Reads at most `limit` bytes of a body (an error page can be anything).
-pub(crate) async fn read_error_body(response: Response, limit: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(Ok(chunk)) = stream.next().await {
-        let room = limit.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= limit {
-            break;
+/// Reads at most `limit` bytes of a body (an error page can be anything), for at most
+/// `within`; a body that does not arrive in time is left out (empty), the status still tells.
+pub(crate) async fn read_error_body(response: Response, limit: usize, within: Duration) -> Vec<u8> {
+    let read = async {
+        let mut out = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(Ok(chunk)) = stream.next().await {
+            let room = limit.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= limit {
+                break;
+            }
         }
-    }
-    out
+        out
+    };
+    tokio::time::timeout(within, read).await.unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -431,19 +470,33 @@ mod tests {
     }
 
     #[test]
+    fn domains_are_checked() {
+        for good in ["e2b.app", "e2b.dev", "eu-1.e2b.app", "localhost"] {
+            assert!(valid_domain(good), "{good}");
+        }
+        for bad in ["", "e2b.app/x", "evil.com#", "a..b", ".e2b.app", "-a.b", "user@host", "h:1", "a b"] {
+            assert!(!valid_domain(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn seconds_round_up() {
         assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
         assert_eq!(whole_seconds(Duration::ZERO), 1);
         assert_eq!(whole_seconds(Duration::from_millis(60_001)), 61);
         assert_eq!(whole_seconds(Duration::from_secs(600)), 600);
+        assert_eq!(whole_seconds(Duration::MAX), MAX_TIMEOUT_SECS);
+        assert_eq!(whole_seconds(Duration::new(u64::MAX, 1)), MAX_TIMEOUT_SECS);
     }
 
     #[test]
-    fn metadata_is_double_encoded() {
-        let m = BTreeMap::from([("run id".to_owned(), "a&b=c".to_owned()), ("k".to_owned(), "v".to_owned())]);
-        assert_eq!(metadata_query(&m), "k=v&run%20id=a%26b%3Dc");
+    fn metadata_is_encoded_as_the_sdk_does() {
+        // What the Python SDK sent for {"k": "v w", "a&b": "c=d"} (captured; pairs reordered
+        // here because a BTreeMap sorts its keys).
+        let m = BTreeMap::from([("k".to_owned(), "v w".to_owned()), ("a&b".to_owned(), "c=d".to_owned())]);
+        assert_eq!(metadata_query(&m), "a%2526b=c%253Dd&k=v%2520w");
         let mut url = Url::parse("http://h/v2/sandboxes").unwrap();
         url.query_pairs_mut().append_pair("metadata", &metadata_query(&m));
-        assert_eq!(url.query(), Some("metadata=k%3Dv%26run%2520id%3Da%2526b%253Dc"));
+        assert_eq!(url.query(), Some("metadata=a%252526b%3Dc%25253Dd%26k%3Dv%252520w"));
     }
 }

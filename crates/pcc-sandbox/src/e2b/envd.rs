@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::debug;
 
-use super::api::read_error_body;
+use super::api::{MAX_ERROR_BODY, read_error_body};
 use super::config::ENVD_PORT;
 use super::connect::{Decoder, ErrorContext, Frame, envelope};
 use super::wire::{PidSelectorWire, ProcessConfigWire, ProcessEventEnvelope, SendSignalWire, StartRequestWire};
@@ -30,8 +30,6 @@ use crate::provider::{BoxFuture, ByteStream, FileSource};
 use crate::secret::{Secret, scrub};
 use crate::shell;
 
-/// The most of an error body read into memory.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Requested keepalive interval on streams, seconds (as the SDK).
 const KEEPALIVE_SECS: u64 = 50;
 /// The health probe's timeout.
@@ -90,10 +88,16 @@ impl EnvdConn {
         transport_error(Service::Envd, operation, err, &self.secrets())
     }
 
-    /// Maps a non-success answer.
-    async fn http_error(&self, operation: &str, resource: Resource, response: reqwest::Response) -> SandboxError {
+    /// Maps a non-success answer; its body is read for at most `within`.
+    async fn http_error(
+        &self,
+        operation: &str,
+        resource: Resource,
+        response: reqwest::Response,
+        within: Duration,
+    ) -> SandboxError {
         let status = response.status().as_u16();
-        let body = read_error_body(response, MAX_ERROR_BODY).await;
+        let body = read_error_body(response, MAX_ERROR_BODY, within).await;
         let secrets = self.secrets();
         let ctx = ErrorContext { operation, resource, sandbox_id: &self.sandbox_id, secrets: &secrets };
         ctx.http_error(status, &body)
@@ -197,7 +201,7 @@ impl Inner {
     ) -> Result<Resp> {
         let response = unary_builder(self, conn, rpc, request)?.send().await.map_err(|e| conn.transport(rpc, e))?;
         if response.status().as_u16() != 200 {
-            return Err(conn.http_error(rpc, resource, response).await);
+            return Err(conn.http_error(rpc, resource, response, self.config.request_timeout()).await);
         }
         let body = response.bytes().await.map_err(|e| conn.transport(rpc, e))?;
         let body: &[u8] = if body.is_empty() { b"{}" } else { &body };
@@ -230,25 +234,27 @@ impl Inner {
         match response.status().as_u16() {
             s if (200..300).contains(&s) => Ok(true),
             502 => Ok(false),
-            _ => Err(conn.http_error("health check", Resource::Other("health endpoint".into()), response).await),
+            _ => Err(conn
+                .http_error("health check", Resource::Other("health endpoint".into()), response, HEALTH_TIMEOUT)
+                .await),
         }
     }
 
     pub(crate) async fn upload(&self, conn: &EnvdConn, path: &str, source: FileSource) -> Result<u64> {
-        let sent = Arc::new(AtomicU64::new(0));
+        let progress = Arc::new(Progress::new());
         let (body, len) = match source {
             FileSource::Bytes(bytes) => {
                 let len = bytes.len() as u64;
-                sent.store(len, Ordering::Relaxed);
-                (reqwest::Body::from(bytes), Some(len))
+                let once = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes)]);
+                (counting_body(once, progress.clone()), Some(len))
             }
             FileSource::Path(local) => {
                 let io_err = |source| SandboxError::Io { op: "open file to upload", path: local.clone(), source };
                 let file = tokio::fs::File::open(&local).await.map_err(io_err)?;
                 let len = file.metadata().await.map_err(io_err)?.len();
-                (counting_body(reader_stream(file), sent.clone()), Some(len))
+                (counting_body(reader_stream(file), progress.clone()), Some(len))
             }
-            FileSource::Reader { reader, len } => (counting_body(reader_stream(reader), sent.clone()), len),
+            FileSource::Reader { reader, len } => (counting_body(reader_stream(reader), progress.clone()), len),
         };
         let part = match len {
             Some(len) => reqwest::multipart::Part::stream_with_length(body, len),
@@ -258,17 +264,29 @@ impl Inner {
         .mime_str("application/octet-stream")
         .map_err(|e| conn.transport("upload", e))?;
         let form = reqwest::multipart::Form::new().part("file", part);
-        let response = envd_builder(self, conn, Method::POST, conn.files_url(path)?)?
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|e| conn.transport("upload", e))?;
+        let send = envd_builder(self, conn, Method::POST, conn.files_url(path)?)?.multipart(form).send();
+        // The body may take long, but it must keep moving; once it is all sent, the answer
+        // must come within the request timeout.
+        let idle = self.config.stream_idle_timeout();
+        let limit = self.config.request_timeout();
+        let tick = (idle.min(limit) / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        tokio::pin!(send);
+        let response = loop {
+            tokio::select! {
+                sent = &mut send => break sent.map_err(|e| conn.transport("upload", e))?,
+                () = tokio::time::sleep(tick) => {
+                    if let Some(err) = progress.stalled(idle, limit) {
+                        return Err(err);
+                    }
+                }
+            }
+        };
         if !response.status().is_success() {
-            return Err(conn.http_error("upload", Resource::File(path.to_owned()), response).await);
+            return Err(conn.http_error("upload", Resource::File(path.to_owned()), response, limit).await);
         }
         // The answer lists the written entries; reading it to the end frees the connection.
-        let _ = response.bytes().await;
-        let total = sent.load(Ordering::Relaxed);
+        let _ = tokio::time::timeout(limit, response.bytes()).await;
+        let total = progress.sent.load(Ordering::Relaxed);
         debug!(sandbox_id = %conn.sandbox_id, path, bytes = total, "uploaded file");
         Ok(total)
     }
@@ -283,7 +301,8 @@ impl Inner {
             })?
             .map_err(|e| conn.transport("download", e))?;
         if response.status().as_u16() != 200 {
-            return Err(conn.http_error("download", Resource::File(path.to_owned()), response).await);
+            let within = self.config.request_timeout();
+            return Err(conn.http_error("download", Resource::File(path.to_owned()), response, within).await);
         }
         let state = (Box::pin(response.bytes_stream()) as BodyStream, conn.clone(), self.config.stream_idle_timeout());
         let stream = futures_util::stream::unfold(Some(state), |state| async move {
@@ -301,16 +320,76 @@ impl Inner {
 
 type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
-fn counting_body<S>(stream: S, sent: Arc<AtomicU64>) -> reqwest::Body
+/// How an upload body is getting on, for the watchdog in `upload`.
+struct Progress {
+    origin: std::time::Instant,
+    sent: AtomicU64,
+    /// Milliseconds after `origin` of the last chunk handed to the connection.
+    last_ms: AtomicU64,
+    /// Milliseconds after `origin` at which the body ended; `u64::MAX` while it has not.
+    done_ms: AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            origin: std::time::Instant::now(),
+            sent: AtomicU64::new(0),
+            last_ms: AtomicU64::new(0),
+            done_ms: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    fn chunk(&self, len: usize) {
+        self.sent.fetch_add(len as u64, Ordering::Relaxed);
+        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn finish(&self) {
+        self.done_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// The error to give up with: no chunk taken for `idle` while the body is being sent, or
+    /// no answer `limit` after it was all sent.
+    fn stalled(&self, idle: Duration, limit: Duration) -> Option<SandboxError> {
+        let now = self.now_ms();
+        let done = self.done_ms.load(Ordering::Relaxed);
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if done != u64::MAX {
+            (now.saturating_sub(done) > millis(limit)).then(|| SandboxError::TimedOut {
+                operation: "upload".into(),
+                message: format!("no answer within {}s of sending the file", limit.as_secs()),
+            })
+        } else {
+            let last = self.last_ms.load(Ordering::Relaxed);
+            (now.saturating_sub(last) > millis(idle)).then(|| SandboxError::TimedOut {
+                operation: "upload".into(),
+                message: format!("the sandbox took nothing of the file for {}s", idle.as_secs()),
+            })
+        }
+    }
+}
+
+fn counting_body<S>(stream: S, progress: Arc<Progress>) -> reqwest::Body
 where
     S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
 {
-    reqwest::Body::wrap_stream(stream.map(move |chunk| {
+    let at_end = progress.clone();
+    let counted = stream.map(move |chunk| {
         if let Ok(c) = &chunk {
-            sent.fetch_add(c.len() as u64, Ordering::Relaxed);
+            progress.chunk(c.len());
         }
-        chunk
-    }))
+        Some(chunk)
+    });
+    let end = futures_util::stream::once(async move {
+        at_end.finish();
+        None
+    });
+    reqwest::Body::wrap_stream(counted.chain(end).filter_map(std::future::ready))
 }
 
 fn silent(operation: &str, idle: Duration) -> SandboxError {
@@ -333,7 +412,7 @@ pub(crate) async fn start(inner: &Arc<Inner>, conn: &Arc<EnvdConn>, command: &Co
         })?
         .map_err(|e| conn.transport(operation, e))?;
     if response.status().as_u16() != 200 {
-        return Err(conn.http_error(operation, Resource::Other("command".into()), response).await);
+        return Err(conn.http_error(operation, Resource::Other("command".into()), response, limit).await);
     }
     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if content_type.split(';').next().map(str::trim) != Some(CONNECT_JSON) {
@@ -354,7 +433,11 @@ pub(crate) async fn start(inner: &Arc<Inner>, conn: &Arc<EnvdConn>, command: &Co
         pending_exit: None,
         finished: false,
     };
-    let pid = reader.read_start().await?;
+    // Keepalives alone must not hold the start open forever.
+    let pid = tokio::time::timeout(limit, reader.read_start()).await.map_err(|_| SandboxError::TimedOut {
+        operation: operation.to_owned(),
+        message: format!("the process did not start within {}s", limit.as_secs()),
+    })??;
     reader.pid = pid;
     debug!(sandbox_id = %conn.sandbox_id, pid, "started command");
     let events: EventStream = Box::pin(futures_util::stream::unfold(reader, |mut reader| async move {

@@ -55,6 +55,10 @@ impl E2bProvider {
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(15))
             .tcp_nodelay(true)
+            // Redirects are never followed (as in the official SDK): reqwest strips only
+            // `Authorization`/`Cookie` on a cross-host redirect, so `X-API-Key` and
+            // `X-Access-Token` would otherwise reach whatever host a 3xx names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| transport_error(Service::Api, "build the HTTP client", e, &[config.api_key()]))?;
         Ok(E2bProvider { inner: Arc::new(Inner { http, config }) })

@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::provider::{SandboxInfo, SandboxState};
 
-/// `Sandbox`: the answer to create and connect.
-#[derive(Debug, Deserialize)]
+/// `Sandbox`: the answer to create and connect. `Debug` redacts the access token.
+#[derive(Deserialize)]
 pub(crate) struct SandboxWire {
     #[serde(rename = "sandboxID")]
     pub sandbox_id: String,
@@ -21,6 +22,18 @@ pub(crate) struct SandboxWire {
     pub envd_access_token: Option<String>,
     #[serde(default)]
     pub domain: Option<String>,
+}
+
+impl fmt::Debug for SandboxWire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxWire")
+            .field("sandbox_id", &self.sandbox_id)
+            .field("template_id", &self.template_id)
+            .field("envd_version", &self.envd_version)
+            .field("envd_access_token", &self.envd_access_token.as_ref().map(|_| crate::secret::REDACTED))
+            .field("domain", &self.domain)
+            .finish()
+    }
 }
 
 /// `SandboxDetail` and `ListedSandbox`.
@@ -84,8 +97,9 @@ pub(crate) struct StartRequestWire<'a> {
     pub stdin: bool,
 }
 
-/// `ProcessConfig`.
-#[derive(Debug, Serialize)]
+/// `ProcessConfig`. `Debug` shows the environment's names only and no arguments (the script
+/// may hold credentials).
+#[derive(Serialize)]
 pub(crate) struct ProcessConfigWire<'a> {
     pub cmd: &'a str,
     pub args: Vec<&'a str>,
@@ -93,6 +107,17 @@ pub(crate) struct ProcessConfigWire<'a> {
     pub envs: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<&'a str>,
+}
+
+impl fmt::Debug for ProcessConfigWire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessConfigWire")
+            .field("cmd", &self.cmd)
+            .field("args", &format_args!("[{} arguments]", self.args.len()))
+            .field("envs", &self.envs.keys().collect::<Vec<_>>())
+            .field("cwd", &self.cwd)
+            .finish()
+    }
 }
 
 /// `SendSignalRequest`.
@@ -207,6 +232,25 @@ fn lenient_opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Er
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_redacts_credentials() {
+        let wire: SandboxWire = serde_json::from_str(r#"{"sandboxID":"i1","envdAccessToken":"tok-secret-1"}"#).unwrap();
+        let shown = format!("{wire:?}");
+        assert!(!shown.contains("tok-secret-1") && shown.contains("i1"), "{shown}");
+        let envs = BTreeMap::from([("TOKEN".to_owned(), "env-secret-2".to_owned())]);
+        let config = ProcessConfigWire {
+            cmd: "/bin/bash",
+            args: vec!["-l", "-c", "curl -H key-secret-3"],
+            envs: &envs,
+            cwd: None,
+        };
+        let shown = format!("{:?}", StartRequestWire { process: config, stdin: false });
+        assert!(
+            shown.contains("TOKEN") && !shown.contains("env-secret-2") && !shown.contains("key-secret-3"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn start_request_matches_the_sdk() {
